@@ -1,0 +1,136 @@
+/*
+ * Open files: what each fd is, and how a new process gets the same.
+ * What cannot be brought back is refused by name, never saved wrong.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include "engine.h"
+
+/* names the kernel gives what is not a path, for the refusal */
+static const struct {
+	char	prefix[24];
+	char	what[16];
+} kinds[] = {
+	{"pipe:", "pipe"}, {"socket:", "socket"}, {"anon_inode:[eventfd", "eventfd"},
+	{"anon_inode:[eventpoll", "epoll"}, {"anon_inode:[signalfd", "signalfd"},
+	{"anon_inode:[timerfd", "timerfd"}, {"anon_inode:inotify", "inotify"},
+	{"anon_inode:[pidfd", "pidfd"}, {"anon_inode:", "anon inode"},
+};
+
+static const char *
+kindname(const char *link)
+{
+	size_t i;
+
+	for(i = 0; i < sizeof kinds/sizeof kinds[0]; i++)
+		if(strncmp(link, kinds[i].prefix, strlen(kinds[i].prefix)) == 0)
+			return kinds[i].what;
+	return "special file";
+}
+
+static int
+istty(struct stat *sb)
+{
+	unsigned maj = major(sb->st_rdev);
+
+	/* pty slaves, virtual consoles and serial lines, /dev/tty, /dev/console */
+	return S_ISCHR(sb->st_mode) && ((maj >= 136 && maj <= 143) || maj == 4 || maj == 5);
+}
+
+static int
+fdinfo(pid_t pid, int fd, Ifd *f)
+{
+	char path[64], *s, *p;
+
+	snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", pid, fd);
+	s = readfile(path, NULL);
+	if(s == NULL)
+		return -1;
+	p = strstr(s, "pos:");
+	f->pos = p ? strtoull(p + 4, NULL, 10) : 0;
+	p = strstr(s, "flags:");
+	f->flags = p ? strtoul(p + 6, NULL, 8) : 0;
+	free(s);
+	return 0;
+}
+
+static int
+dumpfd(pid_t pid, int fd, Img *m, const char *skipdir)
+{
+	char path[64], link[4096];
+	struct stat sb;
+	ssize_t n;
+	Ifd f;
+
+	memset(&f, 0, sizeof f);
+	f.fd = fd;
+	f.path = Nil;
+	snprintf(path, sizeof path, "/proc/%d/fd/%d", pid, fd);
+	n = readlink(path, link, sizeof link - 1);
+	if(n < 0)
+		return errno == ENOENT ? 0 : -1;	/* closed meanwhile */
+	link[n] = 0;
+	if(fdinfo(pid, fd, &f) < 0 || stat(path, &sb) < 0)
+		return 0;
+	if(skipdir != NULL && skipdir[0] != 0 && strncmp(link, skipdir, strlen(skipdir)) == 0 &&
+	   (link[strlen(skipdir)] == '/' || link[strlen(skipdir)] == 0))
+		f.kind = Dnull;
+	else if(istty(&sb))
+		f.kind = Dtty;
+	else if(link[0] != '/'){
+		if(fd > 2){
+			werrstr("unsupported: fd %d is a %s", fd, kindname(link));
+			return -1;
+		}
+		f.kind = Dstd;
+	}else if(strstr(link, " (deleted)") != NULL){
+		werrstr("unsupported: fd %d is a deleted file", fd);
+		return -1;
+	}else if(S_ISREG(sb.st_mode))
+		f.kind = Dfile;
+	else if(S_ISDIR(sb.st_mode))
+		f.kind = Ddir;
+	else if(S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode))
+		f.kind = Ddev;
+	else if(S_ISFIFO(sb.st_mode))
+		f.kind = Dfifo;	/* named: reopened by path; data in flight stays behind */
+	else if(fd <= 2)
+		f.kind = Dstd;
+	else{
+		werrstr("unsupported: fd %d is a socket", fd);
+		return -1;
+	}
+	if(f.kind == Dfile || f.kind == Ddir || f.kind == Ddev || f.kind == Dfifo)
+		f.path = imgstr(m, link);
+	return bufadd(&m->fds, &f, sizeof f);
+}
+
+int
+dumpfds(pid_t pid, Img *m, const char *skipdir)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/fd", pid);
+	d = opendir(path);
+	if(d == NULL){
+		werrstr("process exited");
+		return -1;
+	}
+	while(r == 0 && (de = readdir(d)) != NULL)
+		if(de->d_name[0] != '.'){
+			r = dumpfd(pid, atoi(de->d_name), m, skipdir);
+			m->st->fds++;
+		}
+	closedir(d);
+	return r;
+}

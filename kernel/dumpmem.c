@@ -1,0 +1,382 @@
+/*
+ * Memory: every mapping from /proc/pid/maps, and of its pages only
+ * those that exist (pagemap) and are not all zero.  Pages are read in
+ * big batches and streamed into the image as they come.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include "engine.h"
+
+enum {
+	Batch	= 8<<20,		/* bytes read per call */
+	Present	= 1ULL<<63,
+	Swapped	= 1ULL<<62,
+	Filepage	= 1ULL<<61,	/* page cache or shared: not changed privately */
+};
+
+typedef struct Map Map;
+struct Map {
+	Ivma	v;
+	char	perms[5];
+	char	path[4096];
+	uint64_t	ino;
+	uint64_t	*pm;	/* pagemap entries */
+};
+
+static const struct {
+	char	name[16];
+	int	kind;		/* -1: not saved at all */
+} specials[] = {
+	{"[vdso]", Vvdso}, {"[vvar]", Vvvar}, {"[vvar_vclock]", Vvclock},
+	{"[vsyscall]", -1}, {"[stack]", Vstack}, {"[heap]", Vanon},
+};
+
+/* the page a restore leaves behind: not part of the process */
+static int
+istramp(pid_t pid, Map *p)
+{
+	char buf[24];
+	uint64_t len;
+
+	if(p->ino != 0 || p->perms[3] != 'p' || p->path[0] != 0 || p->v.end - p->v.start > 64*Ipage)
+		return 0;
+	if(tread(pid, p->v.start, buf, sizeof buf) < 0)
+		return 0;
+	memcpy(&len, buf + 16, 8);
+	return memcmp(buf, Pmagic, sizeof Pmagic) == 0 && len == p->v.end - p->v.start;
+}
+
+/* 1: save, 0: skip, -1: refuse (errstr set) */
+static int
+classify(pid_t pid, Map *p, int lean)
+{
+	size_t i;
+	int shared = p->perms[3] == 's';
+
+	p->v.prot = (p->perms[0] == 'r' ? PROT_READ : 0) | (p->perms[1] == 'w' ? PROT_WRITE : 0) |
+		(p->perms[2] == 'x' ? PROT_EXEC : 0);
+	for(i = 0; i < sizeof specials/sizeof specials[0]; i++)
+		if(strcmp(p->path, specials[i].name) == 0){
+			p->v.kind = specials[i].kind;
+			return specials[i].kind >= 0;
+		}
+	if(istramp(pid, p))
+		return 0;
+	if(shared){
+		/* anonymous shared memory (and SysV, memfd) is saved by content */
+		if(p->ino == 0 || strncmp(p->path, "/dev/zero", 9) == 0 ||
+		   strncmp(p->path, "/SYSV", 5) == 0 || strncmp(p->path, "/memfd:", 7) == 0){
+			p->v.kind = Vshanon;
+			return 1;
+		}
+		if(p->perms[1] == 'w'){
+			werrstr("unsupported: shared writable mapping of %s", p->path);
+			return -1;
+		}
+		p->v.kind = Vfile;	/* read-only: a private copy reads the same */
+		return 1;
+	}
+	if(p->ino == 0 || p->path[0] == 0 || p->path[0] == '['){
+		p->v.kind = Vanon;
+		return 1;
+	}
+	p->v.kind = lean && strstr(p->path, " (deleted)") == NULL ? Vlean : Vfile;
+	return 1;
+}
+
+static int
+parsemaps(pid_t pid, Map **out, int *nout, int lean)
+{
+	char path[64], *s, *l, *nl;
+	Map *m = NULL, *q;
+	int n = 0, cap = 0, off, r;
+
+	snprintf(path, sizeof path, "/proc/%d/maps", pid);
+	s = readfile(path, NULL);
+	if(s == NULL){
+		werrstr("process exited");
+		return -1;
+	}
+	for(l = s; *l; l = nl + 1){
+		nl = strchr(l, '\n');
+		if(nl == NULL)
+			break;
+		*nl = 0;
+		if(n == cap){
+			cap = cap ? 2*cap : 64;
+			q = realloc(m, cap * sizeof *m);
+			if(q == NULL)
+				goto nomem;
+			m = q;
+		}
+		memset(&m[n], 0, sizeof m[n]);
+		if(sscanf(l, "%lx-%lx %4s %lx %*s %lu %n", &m[n].v.start, &m[n].v.end,
+		    m[n].perms, &m[n].v.pgoff, &m[n].ino, &off) < 5){
+			werrstr("cannot parse %s", path);
+			goto fail;
+		}
+		snprintf(m[n].path, sizeof m[n].path, "%s", l + off);
+		m[n].v.path = Nil;
+		m[n].v.file = Nil;
+		r = classify(pid, &m[n], lean);
+		if(r < 0)
+			goto fail;
+		if(r > 0)
+			n++;
+	}
+	free(s);
+	*out = m;
+	*nout = n;
+	return 0;
+nomem:
+	werrstr("out of memory");
+fail:
+	free(s);
+	free(m);
+	return -1;
+}
+
+static int
+wanted(Map *p, uint64_t i)
+{
+	uint64_t e = p->pm[i];
+
+	switch(p->v.kind){
+	case Vfile:
+		/* the contents travel with the image: all of it, but unreadable gaps */
+		return p->v.prot != PROT_NONE || (e & Present);
+	case Vlean:
+		return (e & Present) && !(e & Filepage);
+	case Vanon:
+	case Vstack:
+	case Vshanon:
+		return (e & (Present|Swapped)) != 0;
+	}
+	return 0;
+}
+
+static int
+readpagemap(pid_t pid, Map *m, int n, Pstats *st)
+{
+	char path[64];
+	int fd, i;
+	uint64_t np, j;
+	ssize_t r;
+
+	snprintf(path, sizeof path, "/proc/%d/pagemap", pid);
+	fd = open(path, O_RDONLY|O_CLOEXEC);
+	if(fd < 0){
+		werrstr("process exited");
+		return -1;
+	}
+	for(i = 0; i < n; i++){
+		if(m[i].v.kind == Vvdso || m[i].v.kind == Vvvar || m[i].v.kind == Vvclock)
+			continue;
+		np = (m[i].v.end - m[i].v.start) / Ipage;
+		m[i].pm = calloc(np, 8);
+		if(m[i].pm == NULL){
+			close(fd);
+			werrstr("out of memory");
+			return -1;
+		}
+		r = pread(fd, m[i].pm, np * 8, m[i].v.start / Ipage * 8);
+		if(r != (ssize_t)(np * 8)){
+			close(fd);
+			werrstr("cannot read pagemap");
+			return -1;
+		}
+		for(j = 0; j < np; j++)
+			if(wanted(&m[i], j)){
+				st->pagestotal++;
+				if(m[i].pm[j] & Present)
+					st->rss += Ipage;
+			}
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+iszero(const char *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	uint64_t acc = 0;
+	int i;
+
+	for(i = 0; i < Ipage/8; i++)
+		acc |= w[i];
+	return acc == 0;
+}
+
+/* read npages at addr into buf: fast path, then /proc/pid/mem for what it refuses */
+static int
+readpages(pid_t pid, int memfd, uint64_t addr, char *buf, uint64_t np)
+{
+	uint64_t i;
+
+	if(tread(pid, addr, buf, np * Ipage) == 0)
+		return 0;
+	for(i = 0; i < np; i++)
+		if(pread(memfd, buf + i*Ipage, Ipage, addr + i*Ipage) != Ipage)
+			memset(buf + i*Ipage, 0, Ipage);	/* beyond end of file: reads as a hole */
+	return 0;
+}
+
+/* write a run of pages and record it */
+static int
+putrun(Img *img, Map *p, uint64_t addr, const char *buf, uint64_t np)
+{
+	Irun r;
+
+	if(np == 0)
+		return 0;
+	r.addr = addr;
+	r.npages = np;
+	r.sum = ihash(buf, np * Ipage, 0);
+	if(imgpages(img, buf, np * Ipage, &r.off) < 0)
+		return -1;
+	if(p->v.nrun == 0)
+		p->v.run = img->run.n / sizeof r;
+	p->v.nrun++;
+	img->st->pageswritten += np;
+	return bufadd(&img->run, &r, sizeof r);
+}
+
+/* pages [i, i+np) of p, all wanted: read, drop zero pages, write */
+static int
+savechunk(Img *img, Map *p, int memfd, char *buf, uint64_t i, uint64_t np)
+{
+	uint64_t addr = p->v.start + i*Ipage, j, first;
+	int keepzero = p->v.kind == Vlean;
+
+	readpages(img->hdr.pid, memfd, addr, buf, np);
+	first = 0;
+	for(j = 0; j < np; j++){
+		if(keepzero || !iszero(buf + j*Ipage))
+			continue;
+		img->st->pageszero++;
+		if(putrun(img, p, addr + first*Ipage, buf + first*Ipage, j - first) < 0)
+			return -1;
+		first = j + 1;
+	}
+	if(putrun(img, p, addr + first*Ipage, buf + first*Ipage, np - first) < 0)
+		return -1;
+	img->st->pagesdone += np;
+	return 0;
+}
+
+static int
+savemap(Img *img, Map *p, int memfd, char *buf)
+{
+	uint64_t np = (p->v.end - p->v.start) / Ipage, i, j;
+
+	if(p->pm == NULL)
+		return 0;
+	for(i = 0; i < np; i = j){
+		if(!wanted(p, i)){
+			j = i + 1;
+			continue;
+		}
+		for(j = i; j < np && j - i < Batch/Ipage && wanted(p, j); j++)
+			;
+		if(savechunk(img, p, memfd, buf, i, j - i) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* a lean image names the file and how it was; the restorer checks it */
+static int
+addfile(Img *img, Map *p)
+{
+	Ifile f;
+	struct stat sb;
+	int fd;
+	void *map;
+
+	memset(&f, 0, sizeof f);
+	fd = open(p->path, O_RDONLY|O_CLOEXEC);
+	if(fd < 0 || fstat(fd, &sb) < 0){
+		werrstr("cannot open %s: %s", p->path, strerror(errno));
+		if(fd >= 0)
+			close(fd);
+		return -1;
+	}
+	f.path = imgstr(img, p->path);
+	f.size = sb.st_size;
+	f.sum = ihash("", 0, 0);
+	if(sb.st_size > 0){
+		map = mmap(NULL, sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if(map == MAP_FAILED){
+			close(fd);
+			werrstr("cannot map %s", p->path);
+			return -1;
+		}
+		f.sum = ihash(map, sb.st_size, 0);
+		munmap(map, sb.st_size);
+	}
+	close(fd);
+	p->v.file = img->file.n / sizeof f;
+	return bufadd(&img->file, &f, sizeof f);
+}
+
+static int
+findfile(Img *img, Map *m, int i)
+{
+	int j;
+
+	for(j = 0; j < i; j++)
+		if(m[j].v.kind == Vlean && strcmp(m[j].path, m[i].path) == 0){
+			m[i].v.file = m[j].v.file;
+			return 0;
+		}
+	return addfile(img, &m[i]);
+}
+
+int
+dumpmem(Tracee *t, Img *img, int lean)
+{
+	Map *m = NULL;
+	int n = 0, i, memfd = -1, r = -1;
+	char path[64], *buf = NULL;
+
+	if(parsemaps(t->pid, &m, &n, lean) < 0)
+		return -1;
+	if(readpagemap(t->pid, m, n, img->st) < 0)
+		goto out;
+	snprintf(path, sizeof path, "/proc/%d/mem", t->pid);
+	memfd = open(path, O_RDONLY|O_CLOEXEC);
+	buf = mmap(NULL, Batch, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0);
+	if(memfd < 0 || buf == MAP_FAILED){
+		buf = NULL;
+		werrstr("process exited");
+		goto out;
+	}
+	for(i = 0; i < n; i++){
+		if(m[i].path[0] != 0 && m[i].path[0] != '[')
+			m[i].v.path = imgstr(img, m[i].path);
+		if(m[i].v.kind == Vlean && findfile(img, m, i) < 0)
+			goto out;
+		if(savemap(img, &m[i], memfd, buf) < 0)
+			goto out;
+		if(bufadd(&img->vma, &m[i].v, sizeof m[i].v) < 0)
+			goto out;
+	}
+	img->st->vmas = n;
+	r = 0;
+out:
+	for(i = 0; i < n; i++)
+		free(m[i].pm);
+	free(m);
+	if(buf != NULL)
+		munmap(buf, Batch);
+	if(memfd >= 0)
+		close(memfd);
+	return r;
+}

@@ -1,0 +1,278 @@
+/*
+ * What the process keeps in the kernel: thread registers and masks,
+ * signal handlers, timers, brk and friends.  Some of it only the
+ * process itself can be asked for: those calls are injected, with
+ * answers written to a scratch page mapped in the target for the while.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include "engine.h"
+
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION	0x420f
+#endif
+
+struct rseqconf {
+	uint64_t	addr;
+	uint32_t	size;
+	uint32_t	sig;
+	uint32_t	flags;
+	uint32_t	pad;
+};
+
+enum {
+	Xmax	= 64*1024,	/* largest xsave area we take */
+};
+
+/* inject a call whose answer lands in scratch, and copy it out */
+static int
+ask(Tracee *t, uint64_t scratch, void *out, size_t n, long nr, long a, long b, long c, long d)
+{
+	long r;
+
+	r = tinject(t, nr, a, b, c, d, 0, 0);
+	if(r == -ESRCH){
+		werrstr("process exited");
+		return -1;
+	}
+	if(r < 0){
+		werrstr("syscall %ld in target: %s", nr, strerror(-r));
+		return -1;
+	}
+	if(out != NULL && tread(t->pid, scratch, out, n) < 0){
+		werrstr("read target memory: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* a syscall instruction in the target's vdso, to inject at */
+static int
+findsyscall(Tracee *t)
+{
+	char path[64], *maps, *l, *buf;
+	uint64_t a, b, i;
+
+	snprintf(path, sizeof path, "/proc/%d/maps", t->pid);
+	maps = readfile(path, NULL);
+	if(maps == NULL){
+		werrstr("process exited");
+		return -1;
+	}
+	l = strstr(maps, "[vdso]");
+	while(l != NULL && l > maps && l[-1] != '\n')
+		l--;
+	if(l == NULL || sscanf(l, "%lx-%lx", &a, &b) != 2 || b - a > 1<<20){
+		free(maps);
+		werrstr("unsupported: process has no vdso");
+		return -1;
+	}
+	free(maps);
+	buf = malloc(b - a);
+	if(buf == NULL || tread(t->pid, a, buf, b - a) < 0){
+		free(buf);
+		werrstr("cannot read vdso");
+		return -1;
+	}
+	for(i = 0; i + 1 < b - a; i++)
+		if((unsigned char)buf[i] == 0x0f && buf[i+1] == 0x05){
+			t->sysaddr = a + i;
+			free(buf);
+			return 0;
+		}
+	free(buf);
+	werrstr("unsupported: no syscall instruction in vdso");
+	return -1;
+}
+
+static int
+dumpthread(Tracee *t, Img *m, uint64_t scratch)
+{
+	Ithread th;
+	struct rseqconf rc;
+	struct iovec iov;
+	uint64_t ss[3], tidaddr, head;
+	size_t len;
+	char *x;
+
+	memset(&th, 0, sizeof th);
+	th.tid = t->tid;
+	memcpy(th.regs, &t->image, sizeof th.regs);
+	if(ptrace(PTRACE_GETSIGMASK, t->tid, sizeof th.sigmask, &th.sigmask) < 0)
+		goto gone;
+	x = malloc(Xmax);
+	if(x == NULL){
+		werrstr("out of memory");
+		return -1;
+	}
+	iov.iov_base = x;
+	iov.iov_len = Xmax;
+	if(ptrace(PTRACE_GETREGSET, t->tid, NT_X86_XSTATE, &iov) == 0){
+		th.xsize = iov.iov_len;
+		while(m->blob.n % 64)
+			bufadd(&m->blob, "", 1);
+		th.xsave = m->blob.n;
+		if(bufadd(&m->blob, x, iov.iov_len) < 0){
+			free(x);
+			return -1;
+		}
+	}
+	free(x);
+	if(ptrace(PTRACE_GET_RSEQ_CONFIGURATION, t->tid, sizeof rc, &rc) == sizeof rc){
+		th.rseq = rc.addr;
+		th.rseqlen = rc.size;
+		th.rseqsig = rc.sig;
+	}
+	if(syscall(SYS_get_robust_list, t->tid, &head, &len) == 0){
+		th.robust = head;
+		th.robustlen = len;
+	}
+	if(ask(t, scratch, &tidaddr, 8, SYS_prctl, PR_GET_TID_ADDRESS, scratch, 0, 0) < 0)
+		return -1;
+	th.tidaddr = tidaddr;
+	if(ask(t, scratch, ss, sizeof ss, SYS_sigaltstack, 0, scratch, 0, 0) < 0)
+		return -1;
+	th.sssp = ss[0];
+	th.ssflags = ss[1];
+	th.sssize = ss[2];
+	return bufadd(&m->thr, &th, sizeof th);
+gone:
+	werrstr("process exited");
+	return -1;
+}
+
+static int
+dumpsignals(Tracee *t, Img *m, uint64_t scratch)
+{
+	int sig;
+
+	for(sig = 1; sig <= Nsig; sig++){
+		if(sig == 9 || sig == 19)
+			continue;
+		if(ask(t, scratch, &m->sig[sig-1], sizeof m->sig[0], SYS_rt_sigaction, sig, 0, scratch, 8) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* fields of /proc/pid/stat, counted from 1 as proc(5) does */
+enum {
+	Fstartcode = 26, Fendcode = 27, Fstartstack = 28, Fstartdata = 45,
+	Fenddata, Fstartbrk, Fargstart, Fargend, Fenvstart, Fenvend, Nfield = Fenvend,
+};
+
+static int
+dumpmm(Tracee *t, Img *m)
+{
+	Iproc *p = &m->proc;
+	uint64_t f[Nfield];
+	char path[64], *s;
+	size_t n;
+	long brk;
+
+#define F(x)	f[(x) - 4]
+	if(statfields(t->pid, f, Nfield - 3) < 0)
+		goto gone;
+	p->startcode = F(Fstartcode);
+	p->endcode = F(Fendcode);
+	p->startstack = F(Fstartstack);
+	p->startdata = F(Fstartdata);
+	p->enddata = F(Fenddata);
+	p->startbrk = F(Fstartbrk);
+	p->argstart = F(Fargstart);
+	p->argend = F(Fargend);
+	p->envstart = F(Fenvstart);
+	p->envend = F(Fenvend);
+#undef F
+	brk = tinject(t, SYS_brk, 0, 0, 0, 0, 0, 0);
+	if(brk == -ESRCH)
+		goto gone;
+	p->brk = brk;
+	snprintf(path, sizeof path, "/proc/%d/auxv", t->pid);
+	s = readfile(path, &n);
+	if(s == NULL)
+		goto gone;
+	if(n > sizeof p->auxv)
+		n = sizeof p->auxv;
+	memcpy(p->auxv, s, n);
+	p->nauxv = n / 8;
+	free(s);
+	return 0;
+gone:
+	werrstr("process exited");
+	return -1;
+}
+
+int
+dumpproc(Tracee *t, Img *m)
+{
+	Iproc *p = &m->proc;
+	char path[64], buf[4096];
+	struct rlimit rl;
+	uint64_t scratch, it[4];
+	ssize_t n;
+	long r;
+	int i;
+
+	if(findsyscall(t) < 0)
+		return -1;
+	r = tinject(t, SYS_mmap, 0, Ipage, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0);
+	if(r < 0 && r > -4096){
+		werrstr(r == -ESRCH ? "process exited" : "cannot map scratch page in target");
+		return -1;
+	}
+	scratch = r;
+	if(dumpthread(t, m, scratch) < 0 || dumpsignals(t, m, scratch) < 0)
+		goto fail;
+	for(i = 0; i < 3; i++){
+		if(ask(t, scratch, it, sizeof it, SYS_getitimer, i, scratch, 0, 0) < 0)
+			goto fail;
+		memcpy(p->itimer[i], it, sizeof it);
+	}
+	if(dumpmm(t, m) < 0)
+		goto fail;
+	if(tinject(t, SYS_munmap, scratch, Ipage, 0, 0, 0, 0) != 0){
+		werrstr("process exited");
+		return -1;
+	}
+
+	snprintf(path, sizeof path, "/proc/%d/cwd", t->pid);
+	n = readlink(path, buf, sizeof buf - 1);
+	if(n < 0)
+		goto gone;
+	buf[n] = 0;
+	p->cwd = imgstr(m, buf);
+	if(statusline(t->pid, "Umask", buf, sizeof buf) < 0)
+		goto gone;
+	p->umask = strtoul(buf, NULL, 8);
+	if(procstr(t->pid, "personality", buf, sizeof buf) < 0)
+		goto gone;
+	p->personality = strtoul(buf, NULL, 16);
+	if(procstr(t->pid, "comm", p->comm, sizeof p->comm) < 0)
+		goto gone;
+	for(i = 0; i < RLIM_NLIMITS && i < Nrlim; i++){
+		if(prlimit(t->pid, i, NULL, &rl) < 0)
+			goto gone;
+		p->rlim[i][0] = rl.rlim_cur;
+		p->rlim[i][1] = rl.rlim_max;
+	}
+	p->nrlim = i;
+	return 0;
+fail:
+	tinject(t, SYS_munmap, scratch, Ipage, 0, 0, 0, 0);
+	return -1;
+gone:
+	werrstr("process exited");
+	return -1;
+}

@@ -1,0 +1,76 @@
+/* libpersist internals: shared by the engine's files, not exported */
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+#include "persist.h"
+#include "image.h"
+
+enum {
+	Stopwait	= 5000,	/* ms to wait for a thread to reach a stop */
+	Maxthreads	= 1,	/* threads are a later issue: refuse more */
+};
+
+/* ptrace.c: one stopped thread */
+typedef struct Tracee Tracee;
+struct Tracee {
+	pid_t	pid;		/* thread group */
+	pid_t	tid;
+	struct user_regs_struct	found;	/* registers as the thread stopped */
+	struct user_regs_struct	regs;	/* the same, syscall restart applied: what it resumes with */
+	struct user_regs_struct	image;	/* what the image resumes with */
+	int	seized;
+	int	injected;	/* registers were changed: set regs back before detach */
+	uint64_t	sysaddr;	/* a syscall instruction to inject at */
+	int	lost[8];	/* signals that arrived while injecting, sent again at detach */
+	int	nlost;
+};
+
+int	tseize(Tracee *t, pid_t pid, pid_t tid);
+int	tinterrupt(Tracee *t);
+int	twait(Tracee *t, int ms);
+long	tinject(Tracee *t, long nr, long a, long b, long c, long d, long e, long f);
+int	tdetach(Tracee *t, int stop);
+int	tread(pid_t pid, uint64_t addr, void *buf, size_t n);
+int	twrite(pid_t pid, uint64_t addr, const void *buf, size_t n);
+
+/* procfs.c */
+char	*readfile(const char *path, size_t *len);
+int	statfields(pid_t pid, uint64_t *f, int nf);
+int	statusline(pid_t pid, const char *key, char *buf, size_t n);
+int	tracer(pid_t pid);
+int	nthreads(pid_t pid);
+int	procstr(pid_t pid, const char *name, char *buf, size_t n);
+
+/* image.c: building an image */
+typedef struct Buf Buf;
+struct Buf {
+	char	*p;
+	size_t	n;
+	size_t	cap;
+};
+
+typedef struct Img Img;
+struct Img {
+	int	fd;
+	uint64_t	off;	/* next page data offset */
+	Ihdr	hdr;
+	Iproc	proc;
+	Isigact	sig[Nsig];
+	Buf	thr, vma, run, fds, file, blob;
+	Pstats	*st;
+};
+
+int	bufadd(Buf *b, const void *p, size_t n);
+uint32_t	imgstr(Img *m, const char *s);
+int	imgcreate(Img *m, const char *path);
+int	imgpages(Img *m, const void *p, size_t n, uint64_t *off);
+int	imgfinish(Img *m);
+void	imgfree(Img *m);
+
+/* dump*.c: the parts of a stopped process */
+int	dumpproc(Tracee *t, Img *m);
+int	dumpmem(Tracee *t, Img *m, int lean);
+int	dumpfds(pid_t pid, Img *m, const char *skipdir);
+
+double	now(void);	/* ms */

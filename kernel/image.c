@@ -1,0 +1,171 @@
+/*
+ * Writing an image: the restorer, then page data as memory is read,
+ * then the metadata sections, then the trailer that finds them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include "engine.h"
+
+extern char restorer_start[], restorer_end[];
+
+int
+bufadd(Buf *b, const void *p, size_t n)
+{
+	char *q;
+	size_t cap;
+
+	if(b->n + n > b->cap){
+		cap = b->cap ? b->cap : 4096;
+		while(cap < b->n + n)
+			cap *= 2;
+		q = realloc(b->p, cap);
+		if(q == NULL){
+			werrstr("out of memory");
+			return -1;
+		}
+		b->p = q;
+		b->cap = cap;
+	}
+	if(n > 0)
+		memcpy(b->p + b->n, p, n);
+	b->n += n;
+	return 0;
+}
+
+uint32_t
+imgstr(Img *m, const char *s)
+{
+	uint32_t off = m->blob.n;
+
+	if(bufadd(&m->blob, s, strlen(s) + 1) < 0)
+		return Nil;
+	return off;
+}
+
+static int
+pwriteall(int fd, const void *p, size_t n, uint64_t off)
+{
+	const char *b = p;
+	ssize_t r;
+
+	while(n > 0){
+		r = pwrite(fd, b, n, off);
+		if(r < 0 && errno == EINTR)
+			continue;
+		if(r <= 0){
+			werrstr("write image: %s", r < 0 && errno == ENOSPC ? "no space left on device" :
+				r < 0 && errno == EFBIG ? "file too large" : strerror(r < 0 ? errno : EIO));
+			return -1;
+		}
+		b += r;
+		n -= r;
+		off += r;
+	}
+	return 0;
+}
+
+int
+imgcreate(Img *m, const char *path)
+{
+	size_t n = restorer_end - restorer_start;
+
+	m->fd = open(path, O_CREAT|O_TRUNC|O_WRONLY|O_CLOEXEC, 0700);
+	if(m->fd < 0){
+		werrstr("create image: %s", strerror(errno));
+		return -1;
+	}
+	memcpy(m->hdr.magic, Hmagic, sizeof Hmagic);
+	m->hdr.version = Iversion;
+	m->hdr.arch = Iarch;
+	m->hdr.hdrsize = sizeof m->hdr;
+	m->off = (n + Ipage - 1) & ~(uint64_t)(Ipage - 1);
+	m->hdr.dataoff = m->off;
+	return pwriteall(m->fd, restorer_start, n, 0);
+}
+
+int
+imgpages(Img *m, const void *p, size_t n, uint64_t *off)
+{
+	if(pwriteall(m->fd, p, n, m->off) < 0)
+		return -1;
+	*off = m->off;
+	m->off += n;
+	return 0;
+}
+
+int
+imgfinish(Img *m)
+{
+	/* the section table, in file order */
+	struct {
+		int	type;
+		void	*p;
+		size_t	n;
+		size_t	esize;
+	} tab[] = {
+		{Sproc,		&m->proc,	sizeof m->proc,	sizeof m->proc},
+		{Sthread,	m->thr.p,	m->thr.n,	sizeof(Ithread)},
+		{Svma,		m->vma.p,	m->vma.n,	sizeof(Ivma)},
+		{Srun,		m->run.p,	m->run.n,	sizeof(Irun)},
+		{Sfd,		m->fds.p,	m->fds.n,	sizeof(Ifd)},
+		{Sfile,		m->file.p,	m->file.n,	sizeof(Ifile)},
+		{Ssig,		m->sig,		sizeof m->sig,	sizeof m->sig[0]},
+		{Sblob,		m->blob.p,	m->blob.n,	1},
+	};
+	Buf meta = {0};
+	Itrail t;
+	Ihdr *h;
+	static const char pad[64];
+	uint64_t hdroff = m->off;
+	size_t i, at;
+	int r = -1;
+
+	m->hdr.datasize = m->off - m->hdr.dataoff;
+	if(bufadd(&meta, &m->hdr, sizeof m->hdr) < 0)
+		return -1;
+	for(i = 0; i < sizeof tab/sizeof tab[0]; i++){
+		at = (meta.n + 63) & ~(size_t)63;
+		if(bufadd(&meta, pad, at - meta.n) < 0 || bufadd(&meta, tab[i].p, tab[i].n) < 0)
+			goto out;
+		h = (Ihdr *)meta.p;
+		h->sect[tab[i].type].off = hdroff + at;
+		h->sect[tab[i].type].size = tab[i].n;
+		h->sect[tab[i].type].esize = tab[i].esize;
+		h->sect[tab[i].type].count = tab[i].n / tab[i].esize;
+	}
+	h = (Ihdr *)meta.p;
+	h->metasize = meta.n;
+	h->metasum = ihash(meta.p + sizeof *h, meta.n - sizeof *h, 0);
+	h->hdrsum = 0;
+	h->hdrsum = ihash(h, sizeof *h, 0);
+	memcpy(t.magic, Tmagic, 8);
+	t.hdroff = hdroff;
+	t.size = hdroff + meta.n + sizeof t;
+	t.sum = ihash(&t, 24, 0);
+	if(pwriteall(m->fd, meta.p, meta.n, hdroff) < 0 ||
+	   pwriteall(m->fd, &t, sizeof t, hdroff + meta.n) < 0)
+		goto out;
+	if(m->st != NULL)
+		m->st->imagesize = t.size;
+	r = 0;
+out:
+	free(meta.p);
+	return r;
+}
+
+void
+imgfree(Img *m)
+{
+	if(m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+	free(m->thr.p);
+	free(m->vma.p);
+	free(m->run.p);
+	free(m->fds.p);
+	free(m->file.p);
+	free(m->blob.p);
+}

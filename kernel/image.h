@@ -1,0 +1,231 @@
+/*
+ * The image format, shared by the writer (kernel/) and the restorer
+ * (kernel/restorer/, freestanding: this header uses nothing but stdint).
+ *
+ *	[restorer ELF][pad to page]
+ *	[page data, page aligned]		hashed per run
+ *	[Ihdr][sections]			metadata, hashed
+ *	[Itrail]				last 32 bytes
+ *
+ * Page data comes first so it can be streamed while memory is read.
+ * All offsets (Isect.off, Irun.off, Ihdr.dataoff) are file offsets.
+ * Integers are little-endian; the image is for one arch (Ihdr.arch).
+ */
+#include <stdint.h>
+
+enum {
+	Ipage		= 4096,
+	Iversion	= 1,
+	Iarch		= 62,	/* EM_X86_64 */
+	Nauxv		= 64,	/* u64 words, pairs */
+	Nrlim		= 16,
+	Nsig		= 64,
+	Ncpu		= 8,
+	Tramplen	= 2*Ipage,	/* restorer leftovers kept in a resumed process */
+	Nil		= 0xffffffff,	/* no string, no index */
+};
+
+#define Hmagic	"persist"	/* Ihdr.magic, NUL padded */
+#define Tmagic	"\npersist"	/* Itrail.magic: `tail -c 32 image` shows it */
+#define Pmagic	"persist tramp"	/* first bytes of the page a restore leaves behind */
+
+/* Ihdr.flags */
+enum {
+	Hlean	= 1<<0,
+};
+
+/* section types: the one table of what an image holds */
+enum {
+	Sproc,		/* one Iproc */
+	Sthread,	/* Ithread[] */
+	Svma,		/* Ivma[] in address order */
+	Srun,		/* Irun[] runs of saved pages */
+	Sfd,		/* Ifd[] */
+	Sfile,		/* Ifile[]: identities of mapped files (lean images) */
+	Ssig,		/* Isigact[Nsig] */
+	Sblob,		/* strings (NUL terminated) and xsave areas, by offset */
+	Nsect,
+};
+
+typedef struct Isect Isect;
+struct Isect {
+	uint32_t	count;
+	uint32_t	esize;	/* size of one entry */
+	uint64_t	off;
+	uint64_t	size;
+};
+
+/* cpu feature words, Ihdr.cpu[]: what the process may have chosen code paths by */
+enum {
+	C1ecx, C1edx, C7ebx, C7ecx, C7edx, C81ecx, C81edx, C71eax,
+};
+
+typedef struct Ihdr Ihdr;
+struct Ihdr {
+	char	magic[8];	/* Hmagic */
+	uint32_t	version;
+	uint32_t	arch;
+	uint32_t	flags;
+	uint32_t	hdrsize;	/* sizeof(Ihdr) */
+	uint64_t	metasize;	/* bytes from Ihdr to end of sections */
+	uint64_t	metasum;	/* hash of bytes [hdrsize, metasize) */
+	uint64_t	dataoff;	/* page data, page aligned */
+	uint64_t	datasize;
+	uint32_t	cpu[Ncpu];
+	uint64_t	xcr0;		/* xsave features enabled where frozen */
+	uint32_t	xsize;		/* xsave area size where frozen */
+	uint32_t	pid;
+	uint32_t	uid;
+	uint32_t	gid;
+	uint64_t	when;		/* unix seconds */
+	char	comm[16];
+	char	kernel[64];	/* uname release where frozen */
+	Isect	sect[Nsect];
+	uint64_t	hdrsum;		/* hash of this header with hdrsum 0 */
+};
+
+typedef struct Itrail Itrail;
+struct Itrail {
+	char	magic[8];	/* Tmagic */
+	uint64_t	hdroff;	/* file offset of Ihdr */
+	uint64_t	size;	/* whole file, this trailer included */
+	uint64_t	sum;	/* hash of the three fields above */
+};
+
+typedef struct Iproc Iproc;
+struct Iproc {
+	/* prctl(PR_SET_MM_MAP) fields */
+	uint64_t	startcode, endcode, startdata, enddata;
+	uint64_t	startbrk, brk, startstack;
+	uint64_t	argstart, argend, envstart, envend;
+	uint64_t	auxv[Nauxv];
+	uint32_t	nauxv;		/* words used */
+	uint32_t	personality;
+	uint32_t	umask;
+	uint32_t	cwd;		/* blob offset */
+	char	comm[16];
+	uint64_t	itimer[3][4];	/* real, virtual, prof: interval s/us, value s/us */
+	uint64_t	rlim[Nrlim][2];	/* cur, max */
+	uint32_t	nrlim;
+	uint32_t	pad;
+};
+
+typedef struct Isigact Isigact;
+struct Isigact {		/* the kernel's struct sigaction, x86_64 */
+	uint64_t	handler;
+	uint64_t	flags;
+	uint64_t	restorer;
+	uint64_t	mask;
+};
+
+typedef struct Ithread Ithread;
+struct Ithread {
+	uint32_t	tid;
+	uint32_t	xsize;		/* bytes of xsave area at blob offset xsave */
+	uint64_t	regs[27];	/* struct user_regs_struct, restart already applied */
+	uint64_t	sigmask;
+	uint64_t	tidaddr;	/* set_tid_address; holds glibc's cached tid */
+	uint64_t	rseq;		/* rseq area, 0: none */
+	uint32_t	rseqlen;
+	uint32_t	rseqsig;
+	uint64_t	robust;		/* robust list head, len */
+	uint64_t	robustlen;
+	uint64_t	sssp;		/* sigaltstack */
+	uint64_t	sssize;
+	uint32_t	ssflags;
+	uint32_t	xsave;		/* blob offset, 64-byte aligned */
+};
+
+/* Ivma.kind */
+enum {
+	Vanon,		/* private anonymous (and [heap]) */
+	Vstack,		/* [stack]: grows down */
+	Vfile,		/* private file mapping, contents in the image */
+	Vlean,		/* private file mapping from the file (Sfile), changed pages in the image */
+	Vshanon,	/* shared anonymous */
+	Vvdso,		/* [vdso]: the running kernel's goes here */
+	Vvvar,		/* [vvar] */
+	Vvclock,	/* [vvar_vclock] */
+};
+
+typedef struct Ivma Ivma;
+struct Ivma {
+	uint64_t	start;
+	uint64_t	end;
+	uint64_t	pgoff;		/* file offset of start */
+	uint32_t	prot;		/* PROT_* */
+	uint32_t	kind;
+	uint32_t	path;		/* blob offset or Nil */
+	uint32_t	file;		/* Sfile index or Nil */
+	uint32_t	run;		/* first Irun */
+	uint32_t	nrun;
+};
+
+typedef struct Irun Irun;
+struct Irun {
+	uint64_t	addr;
+	uint64_t	npages;
+	uint64_t	off;		/* page aligned */
+	uint64_t	sum;		/* hash of the run's bytes */
+};
+
+/* Ifd.kind */
+enum {
+	Dfile,		/* regular file: reopen path, seek pos */
+	Ddir,		/* directory: reopen path */
+	Ddev,		/* device other than a terminal: reopen path */
+	Dtty,		/* terminal: the runner's terminal, else /dev/null */
+	Dstd,		/* fd 0-2 on a pipe or socket: the runner's fd of that number */
+	Dnull,		/* /dev/null instead (control files of persistfs itself) */
+	Dfifo,		/* named pipe: reopen path without blocking, then the saved flags */
+};
+
+typedef struct Ifd Ifd;
+struct Ifd {
+	int32_t	fd;
+	uint32_t	kind;
+	uint32_t	flags;		/* O_* as open(2) takes them, and FD_CLOEXEC as O_CLOEXEC */
+	uint32_t	path;		/* blob offset or Nil */
+	uint64_t	pos;
+};
+
+typedef struct Ifile Ifile;
+struct Ifile {
+	uint32_t	path;
+	uint32_t	pad;
+	uint64_t	size;
+	uint64_t	sum;		/* hash of the whole file */
+};
+
+/*
+ * The image hash: four 64-bit lanes over 32-byte blocks, folded.
+ * Not cryptographic; it catches truncation, bit rot and editing.
+ */
+static inline uint64_t
+ihash(const void *p, uint64_t n, uint64_t seed)
+{
+	const unsigned char *b = p;
+	uint64_t h[4], w, k = 0x9e3779b97f4a7c15ULL;
+	uint64_t i, j;
+
+	h[0] = seed ^ n; h[1] = seed + k; h[2] = ~seed; h[3] = seed * k;
+	for(i = 0; i + 32 <= n; i += 32)
+		for(j = 0; j < 4; j++){
+			__builtin_memcpy(&w, b+i+8*j, 8);
+			h[j] = (h[j] ^ w) * 0xff51afd7ed558ccdULL;
+			h[j] ^= h[j] >> 29;
+		}
+	for(; i < n; i++)
+		h[i&3] = (h[i&3] ^ b[i]) * 0xc4ceb9fe1a85ec53ULL;
+	w = h[0] ^ (h[1]<<1 | h[1]>>63) ^ (h[2]<<2 | h[2]>>62) ^ (h[3]<<3 | h[3]>>61);
+	w ^= w >> 33; w *= 0xff51afd7ed558ccdULL; w ^= w >> 33;
+	return w;
+}
+
+/* the features a resumed process may depend on: refuse where one is missing */
+typedef struct Icpufeat Icpufeat;
+struct Icpufeat {
+	char	name[16];
+	uint8_t	word;	/* C1ecx ... */
+	uint8_t	bit;
+};

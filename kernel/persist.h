@@ -1,0 +1,91 @@
+/*
+ * libpersist: the engine.  Knows processes, not files.
+ * Every call returns 0 (or a pid) on success and -1 on error; the
+ * error is then a short Plan 9 style string from errstr(), and
+ * errnum() maps it to an errno (the one table of them is in err.c).
+ */
+#include <stdint.h>
+#include <sys/types.h>
+
+enum {
+	Fsnap	= 1<<0,	/* leave the process running after the image is made */
+	Flean	= 1<<1,	/* record identity of mapped files instead of their contents */
+};
+
+typedef struct Pstats Pstats;
+struct Pstats {
+	int	threads;
+	int	vmas;
+	int	fds;
+	uint64_t	pagestotal;	/* pages to consider */
+	uint64_t	pagesdone;	/* pages scanned so far */
+	uint64_t	pageswritten;	/* non-zero pages written */
+	uint64_t	pageszero;	/* present but all-zero pages skipped */
+	uint64_t	imagesize;
+	uint64_t	rss;		/* resident bytes of the target */
+	double	stopms;		/* seize and stop every thread */
+	double	stoppedms;	/* how long the target was held stopped */
+	double	memms;		/* read memory */
+	double	writems;	/* write image */
+	double	syncms;		/* fsync + rename */
+	double	totalms;
+};
+
+typedef struct Pfreeze Pfreeze;
+struct Pfreeze {
+	int	flags;		/* Fsnap, Flean */
+	const char	*skipdir;	/* fds open below this path restore as /dev/null */
+	pid_t	writer;		/* thread id that asked for the freeze (fuse_req_ctx), or 0 */
+	/*
+	 * When writer is one of the target's threads, it is blocked in our
+	 * write(2) and cannot stop until it is answered: the engine seizes
+	 * and interrupts the target, then calls release (which replies), and
+	 * only then waits for the stop.  The process is captured just as the
+	 * write returns.
+	 */
+	void	(*release)(void *arg);
+	void	*arg;
+	Pstats	*stats;		/* may be nil; updated as the freeze goes */
+};
+
+typedef struct Pcred Pcred;
+struct Pcred {
+	uid_t	uid;
+	gid_t	gid;
+	int	ngroups;
+	gid_t	groups[64];
+};
+
+typedef struct Pinfo Pinfo;
+struct Pinfo {
+	pid_t	pid;
+	uid_t	uid;
+	gid_t	gid;
+	char	name[64];	/* comm */
+	char	state[16];	/* Running, Sleeping, Stopped, Traced, Zombie, ... */
+	uint64_t	start;	/* start time in clock ticks, tells pid reuse apart */
+};
+
+/* freeze.c: make an image of pid at path (written as path.tmp, fsync, rename).
+ * Without Fsnap the process is left stopped (SIGSTOP, not traced). */
+int	pfreeze(pid_t pid, const char *path, Pfreeze *opt);
+
+/* ctl.c: plain process control */
+int	pthaw(pid_t pid);	/* continue a frozen or stopped process */
+int	pkill(pid_t pid);	/* SIGKILL; continue it first so it dies at once */
+int	pstop(pid_t pid);	/* SIGSTOP, no image */
+int	pstart(pid_t pid);	/* SIGCONT */
+int	pinfo(pid_t pid, Pinfo *info);	/* from /proc; -1 "process exited" */
+
+/* resume.c: check an image without running it */
+int	pcheck(const char *path);
+/* fork, become cred (nil: stay as we are), exec the image; returns the
+ * new pid once the restorer says the process is back, or -1 and its error. */
+pid_t	presume(const char *path, const Pcred *cred);
+/* the owner recorded in an image */
+int	pimageuid(const char *path, uid_t *uid, gid_t *gid);
+
+/* err.c */
+char	*errstr(void);
+void	werrstr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int	errnum(const char *err);	/* errno for an error string (prefix match) */

@@ -1,0 +1,134 @@
+/* reading /proc */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "engine.h"
+
+/* the whole of a (small, /proc) file, NUL terminated; nil on error */
+char *
+readfile(const char *path, size_t *len)
+{
+	int fd;
+	char *p, *q;
+	size_t n = 0, cap = 4096;
+	ssize_t r;
+
+	fd = open(path, O_RDONLY|O_CLOEXEC);
+	if(fd < 0)
+		return NULL;
+	p = malloc(cap);
+	while(p != NULL){
+		if(n + 1 >= cap){
+			q = realloc(p, cap *= 2);
+			if(q == NULL){
+				free(p);
+				p = NULL;
+				break;
+			}
+			p = q;
+		}
+		r = read(fd, p + n, cap - n - 1);
+		if(r < 0){
+			free(p);
+			p = NULL;
+			break;
+		}
+		if(r == 0){
+			p[n] = 0;
+			break;
+		}
+		n += r;
+	}
+	close(fd);
+	if(p != NULL && len != NULL)
+		*len = n;
+	return p;
+}
+
+/* fields of /proc/pid/stat from field 3 (state) on, numbers only: f[0] is field 4 */
+int
+statfields(pid_t pid, uint64_t *f, int nf)
+{
+	char path[64], *s, *p;
+	int i;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	s = readfile(path, NULL);
+	if(s == NULL)
+		return -1;
+	p = strrchr(s, ')');
+	if(p == NULL || p[1] == 0){
+		free(s);
+		return -1;
+	}
+	p += 4;		/* ") S " */
+	for(i = 0; i < nf; i++)
+		f[i] = strtoull(p, &p, 10);
+	free(s);
+	return 0;
+}
+
+/* the value after "key:" in /proc/pid/status */
+int
+statusline(pid_t pid, const char *key, char *buf, size_t n)
+{
+	char path[64], *s, *p, *e;
+	size_t k = strlen(key);
+
+	snprintf(path, sizeof path, "/proc/%d/status", pid);
+	s = readfile(path, NULL);
+	if(s == NULL)
+		return -1;
+	for(p = s; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if(strncmp(p, key, k) == 0 && p[k] == ':'){
+			p += k + 1;
+			p += strspn(p, " \t");
+			e = strchr(p, '\n');
+			if(e == NULL)
+				e = p + strlen(p);
+			snprintf(buf, n, "%.*s", (int)(e - p), p);
+			free(s);
+			return 0;
+		}
+	free(s);
+	return -1;
+}
+
+int
+tracer(pid_t pid)
+{
+	char buf[32];
+
+	if(statusline(pid, "TracerPid", buf, sizeof buf) < 0)
+		return -1;
+	return atoi(buf);
+}
+
+int
+nthreads(pid_t pid)
+{
+	char buf[32];
+
+	if(statusline(pid, "Threads", buf, sizeof buf) < 0)
+		return -1;
+	return atoi(buf);
+}
+
+/* /proc/pid/name, first line, into buf */
+int
+procstr(pid_t pid, const char *name, char *buf, size_t n)
+{
+	char path[64], *s;
+
+	snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
+	s = readfile(path, NULL);
+	if(s == NULL)
+		return -1;
+	s[strcspn(s, "\n")] = 0;
+	snprintf(buf, n, "%s", s);
+	free(s);
+	return 0;
+}

@@ -1,0 +1,240 @@
+/*
+ * Holding a thread: seize, interrupt, wait for the stop, inject system
+ * calls, let go.  Registers are put back right after injecting, so if
+ * persistfs dies at any later point the kernel detaches a thread that
+ * is exactly as it was.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include "engine.h"
+
+enum {
+	Erestartsys	= 512,
+	Erestartnointr	= 513,
+	Erestartnohand	= 514,
+	Erestartblock	= 516,
+};
+
+double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int
+tseize(Tracee *t, pid_t pid, pid_t tid)
+{
+	int tr;
+
+	memset(t, 0, sizeof *t);
+	t->pid = pid;
+	t->tid = tid;
+	tr = tracer(tid);
+	if(tr > 0){
+		werrstr("process is traced by pid %d", tr);
+		return -1;
+	}
+	if(ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0){
+		werrstr(errno == ESRCH ? "process exited" : "permission denied");
+		return -1;
+	}
+	t->seized = 1;
+	return 0;
+}
+
+int
+tinterrupt(Tracee *t)
+{
+	if(ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0){
+		werrstr("process exited");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A thread interrupted inside a system call stops with a restart code
+ * in rax.  regs gets what the kernel itself would do next (re-issue it);
+ * image gets what a new process can do: re-issue the call from the
+ * start, or, where the restart state lived in the kernel
+ * (restart_syscall), return EINTR, which sleep and poll loops handle.
+ */
+static void
+restart(Tracee *t)
+{
+	struct user_regs_struct *r = &t->regs, *m = &t->image;
+	long nr = t->found.orig_rax, rax = t->found.rax;
+
+	*r = t->found;
+	*m = t->found;
+	r->orig_rax = -1;
+	m->orig_rax = -1;
+	if(nr < 0)
+		return;
+	switch(-rax){
+	case Erestartsys:
+	case Erestartnointr:
+	case Erestartnohand:
+		r->rax = m->rax = nr;
+		r->rip -= 2;
+		m->rip -= 2;
+		break;
+	case Erestartblock:
+		r->rax = SYS_restart_syscall;
+		r->rip -= 2;
+		if(nr == SYS_restart_syscall)
+			m->rax = -EINTR;
+		else{
+			m->rax = nr;
+			m->rip -= 2;
+		}
+		break;
+	}
+}
+
+static int
+waitstop(pid_t tid, int *status, int ms)
+{
+	double end = now() + ms;
+	struct timespec ts = {0, 20000};
+	pid_t r;
+
+	for(;;){
+		r = waitpid(tid, status, __WALL|WNOHANG);
+		if(r == tid)
+			break;
+		if(r < 0 && errno != EINTR){
+			werrstr("process exited");
+			return -1;
+		}
+		if(now() > end){
+			werrstr("process did not stop");
+			return -1;
+		}
+		nanosleep(&ts, NULL);
+		if(ts.tv_nsec < 1000000)
+			ts.tv_nsec *= 2;
+	}
+	if(WIFEXITED(*status) || WIFSIGNALED(*status)){
+		werrstr("process exited");
+		return -1;
+	}
+	return 0;
+}
+
+int
+twait(Tracee *t, int ms)
+{
+	int st, sig;
+
+	for(;;){
+		if(waitstop(t->tid, &st, ms) < 0)
+			return -1;
+		sig = WSTOPSIG(st);
+		if(st>>16 == PTRACE_EVENT_STOP)
+			break;		/* interrupt, or group stop */
+		/* a signal on its way in: let it go, the interrupt is still pending */
+		if(ptrace(PTRACE_CONT, t->tid, 0, sig == (SIGTRAP|0x80) ? 0 : sig) < 0){
+			werrstr("process exited");
+			return -1;
+		}
+	}
+	if(ptrace(PTRACE_GETREGS, t->tid, 0, &t->found) < 0){
+		werrstr("process exited");
+		return -1;
+	}
+	restart(t);
+	return 0;
+}
+
+/* step the thread to its next syscall stop, holding back signals */
+static int
+tosyscall(Tracee *t)
+{
+	int st, sig;
+
+	for(;;){
+		if(ptrace(PTRACE_SYSCALL, t->tid, 0, 0) < 0 || waitstop(t->tid, &st, Stopwait) < 0){
+			werrstr("process exited");
+			return -1;
+		}
+		sig = WSTOPSIG(st);
+		if(sig == (SIGTRAP|0x80))
+			return 0;
+		if(st>>16 == 0 && sig != SIGTRAP && t->nlost < (int)(sizeof t->lost/sizeof t->lost[0]))
+			t->lost[t->nlost++] = sig;
+	}
+}
+
+long
+tinject(Tracee *t, long nr, long a, long b, long c, long d, long e, long f)
+{
+	struct user_regs_struct r = t->regs;
+
+	r.rax = nr;
+	r.orig_rax = -1;
+	r.rdi = a;
+	r.rsi = b;
+	r.rdx = c;
+	r.r10 = d;
+	r.r8 = e;
+	r.r9 = f;
+	r.rip = t->sysaddr;
+	t->injected = 1;
+	if(ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0 || tosyscall(t) < 0 || tosyscall(t) < 0)
+		return -ESRCH;
+	if(ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0)
+		return -ESRCH;
+	/* put the thread back at once: a dying persistfs must leave it whole */
+	if(ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs) < 0)
+		return -ESRCH;
+	return r.rax;
+}
+
+int
+tdetach(Tracee *t, int stop)
+{
+	int i;
+
+	if(!t->seized)
+		return 0;
+	if(t->injected)
+		ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs);
+	if(stop)
+		kill(t->pid, SIGSTOP);
+	ptrace(PTRACE_DETACH, t->tid, 0, 0);
+	for(i = 0; i < t->nlost; i++)
+		syscall(SYS_tgkill, t->pid, t->tid, t->lost[i]);
+	t->seized = 0;
+	return 0;
+}
+
+int
+tread(pid_t pid, uint64_t addr, void *buf, size_t n)
+{
+	struct iovec l = {buf, n}, r = {(void *)addr, n};
+
+	if(process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)n)
+		return 0;
+	return -1;
+}
+
+int
+twrite(pid_t pid, uint64_t addr, const void *buf, size_t n)
+{
+	struct iovec l = {(void *)buf, n}, r = {(void *)addr, n};
+
+	if(process_vm_writev(pid, &l, 1, &r, 1, 0) == (ssize_t)n)
+		return 0;
+	return -1;
+}

@@ -1,0 +1,173 @@
+/*
+ * Files: opened in stage 1 above every saved fd number (so a missing
+ * file refuses the image before anything is lost), put in place in
+ * stage 2.
+ */
+#include "rst.h"
+
+enum {
+	/* open(2) flags worth keeping when a file is reopened */
+	Keep = 03 | 02000 | 04000 | 040000 | 0200000 | 01000000 | 04010000 | 010000000,
+};
+
+static const struct {
+	int	err;
+	char	msg[24];
+} errs[] = {
+	{2, "no such file"}, {13, "permission denied"}, {20, "not a directory"},
+	{21, "is a directory"}, {24, "too many open files"}, {6, "no such device"},
+};
+
+static const char *
+errmsg(long e)
+{
+	uint32_t i;
+
+	for(i = 0; i < sizeof errs/sizeof errs[0]; i++)
+		if(errs[i].err == -e)
+			return errs[i].msg;
+	return "cannot open";
+}
+
+static int
+high(long fd, const char *path)
+{
+	long nfd;
+
+	if(fd < 0){
+		char buf[200], *p, *e = buf + sizeof buf;
+
+		p = seprint(buf, e, path);
+		p = seprint(p, e, ": ");
+		seprint(p, e, errmsg(fd));
+		fail("cannot reopen", buf);
+	}
+	nfd = sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, ctx.maxfd + 2);
+	if(nfd < 0)
+		fail("too many open files", 0);
+	sys1(SYS_close, fd);
+	return nfd;
+}
+
+static long
+runnertty(void)
+{
+	char t[64];
+	int i;
+
+	for(i = 0; i <= 2; i++)
+		if(sys3(SYS_ioctl, i, TCGETS, t) == 0)
+			return sys3(SYS_fcntl, i, F_DUPFD_CLOEXEC, 0);
+	return sys3(SYS_open, "/dev/null", 02|O_CLOEXEC, 0);
+}
+
+static int
+open1(Ifd *f)
+{
+	const char *path = blobstr(f->path);
+	long fd;
+
+	switch(f->kind){
+	case Dtty:
+		return high(runnertty(), "terminal");
+	case Dstd:
+		fd = sys3(SYS_fcntl, f->fd, F_DUPFD_CLOEXEC, 0);
+		if(fd < 0)
+			fd = sys3(SYS_open, "/dev/null", 02|O_CLOEXEC, 0);
+		return high(fd, "/dev/null");
+	case Dnull:
+		return high(sys3(SYS_open, "/dev/null", 02|O_CLOEXEC, 0), "/dev/null");
+	}
+	fd = sys3(SYS_open, path, (f->flags & Keep) | O_CLOEXEC | O_NOCTTY |
+		(f->kind == Dfifo ? O_NONBLOCK : 0), 0);
+	fd = high(fd, path);
+	if(f->kind == Dfifo)
+		sys3(SYS_fcntl, fd, F_SETFL, f->flags & Keep);
+	if(f->kind == Dfile && sys3(SYS_lseek, fd, f->pos, SEEK_SET) < 0)
+		fail("cannot seek", path);
+	return fd;
+}
+
+/* a file a lean image maps must be the one it was made with */
+static int
+openlean(Ifile *f)
+{
+	const char *path = blobstr(f->path);
+	long fd, size;
+	char *map;
+	uint64_t sum;
+
+	fd = high(sys3(SYS_open, path, O_RDONLY|O_CLOEXEC, 0), path);
+	size = sys3(SYS_lseek, fd, 0, 2);
+	if(size != (long)f->size)
+		fail("file differs from the one frozen", path);
+	sum = ihash("", 0, 0);
+	if(size > 0){
+		map = rmmap(0, size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if(mmapfailed(map))
+			fail("cannot map", path);
+		sum = ihash(map, size, 0);
+		sys2(SYS_munmap, map, size);
+	}
+	if(sum != f->sum)
+		fail("file differs from the one frozen", path);
+	return fd;
+}
+
+void
+openfds(void)
+{
+	Ifd *f;
+	Ifile *lf;
+	Iproc *p;
+	uint32_t i, n;
+
+	f = sect(Sfd, &n);
+	for(i = 0; i < n; i++)
+		ctx.tmpfd[i] = open1(&f[i]);
+	lf = sect(Sfile, &n);
+	for(i = 0; i < n; i++)
+		ctx.leanfd[i] = openlean(&lf[i]);
+	p = sect(Sproc, 0);
+	ctx.cwdfd = sys3(SYS_open, blobstr(p->cwd), O_PATH|O_DIRECTORY|O_CLOEXEC, 0);
+	if(ctx.cwdfd < 0){
+		writestr(2, ctx.name);
+		writestr(2, ": warning: working directory gone, using /\n");
+		ctx.cwdfd = sys3(SYS_open, "/", O_PATH|O_DIRECTORY|O_CLOEXEC, 0);
+	}
+	ctx.cwdfd = high(ctx.cwdfd, "/");
+}
+
+void
+placefds(void)
+{
+	Ifd *f;
+	uint32_t i, n;
+	int fd;
+	char *saved;
+
+	f = sect(Sfd, &n);
+	for(i = 0; i < n; i++)
+		if(sys3(SYS_dup3, ctx.tmpfd[i], f[i].fd, f[i].flags & O_CLOEXEC) < 0)
+			fail("cannot place fd", 0);
+	sys1(SYS_fchdir, ctx.cwdfd);
+	sys1(SYS_close, ctx.imgfd);
+	/* a byte per fd number says whether the process had it open */
+	saved = rmmap(0, ctx.maxfd + 1, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0);
+	if(mmapfailed(saved))
+		fail("out of memory", 0);
+	for(i = 0; i < n; i++)
+		saved[f[i].fd] = 1;
+	for(fd = 0; fd <= ctx.maxfd; fd++)
+		if(!saved[fd])
+			sys1(SYS_close, fd);
+	sys2(SYS_munmap, saved, ctx.maxfd + 1);
+	/* all of ours but the ready fd, which resumetask closes last */
+	if(ctx.readyfd < 0){
+		sys3(SYS_close_range, ctx.maxfd + 1, ~0U, 0);
+		return;
+	}
+	if(ctx.readyfd > ctx.maxfd + 1)
+		sys3(SYS_close_range, ctx.maxfd + 1, ctx.readyfd - 1, 0);
+	sys3(SYS_close_range, ctx.readyfd + 1, ~0U, 0);
+}

@@ -1,0 +1,100 @@
+/* stage 2: the saved address space, rebuilt mapping by mapping */
+#include "rst.h"
+
+static const struct {
+	uint32_t	kind;
+	int	flags;
+} mapflags[] = {
+	{Vanon,		MAP_PRIVATE|MAP_ANONYMOUS},
+	{Vstack,	MAP_PRIVATE|MAP_ANONYMOUS|MAP_GROWSDOWN},
+	{Vfile,		MAP_PRIVATE|MAP_ANONYMOUS},
+	{Vlean,		MAP_PRIVATE},
+	{Vshanon,	MAP_SHARED|MAP_ANONYMOUS},
+};
+
+static int
+flagsof(uint32_t kind)
+{
+	uint32_t i;
+
+	for(i = 0; i < sizeof mapflags/sizeof mapflags[0]; i++)
+		if(mapflags[i].kind == kind)
+			return mapflags[i].flags;
+	return -1;
+}
+
+static void
+rebuild(Ivma *v, Irun *run)
+{
+	uint64_t len = v->end - v->start;
+	uint32_t i;
+	int flags, fd = -1;
+	Irun *r;
+	void *p;
+
+	flags = flagsof(v->kind);
+	if(flags < 0)
+		return;
+	if(v->kind == Vlean)
+		fd = ctx.leanfd[v->file];
+	p = rmmap((void *)v->start, len, PROT_READ|PROT_WRITE, flags|MAP_FIXED, fd,
+		fd < 0 ? 0 : v->pgoff);
+	if((uint64_t)p != v->start)
+		fail("cannot map memory", blobstr(v->path));
+	for(i = 0; i < v->nrun; i++){
+		r = &run[v->run + i];
+		if(preadall(ctx.imgfd, (void *)r->addr, r->npages*Ipage, r->off) != (long)(r->npages*Ipage))
+			fail("cannot read image", "page data");
+	}
+	if(v->prot != (PROT_READ|PROT_WRITE))
+		sys3(SYS_mprotect, v->start, len, v->prot);
+}
+
+void
+rebuildmem(void)
+{
+	Ivma *v;
+	Irun *run;
+	uint32_t i, nv, nr;
+
+	v = sect(Svma, &nv);
+	run = sect(Srun, &nr);
+	for(i = 0; i < nv; i++)
+		rebuild(&v[i], run);
+}
+
+struct mmmap {
+	uint64_t	startcode, endcode, startdata, enddata;
+	uint64_t	startbrk, brk, startstack;
+	uint64_t	argstart, argend, envstart, envend;
+	uint64_t	auxv;
+	uint32_t	auxvsize;
+	uint32_t	exefd;
+};
+
+/* brk, stack and argument bounds, auxv: one call that needs no privilege */
+void
+setmm(void)
+{
+	Iproc *p = sect(Sproc, 0);
+	struct mmmap m;
+	long r;
+
+	m.startcode = p->startcode;
+	m.endcode = p->endcode;
+	m.startdata = p->startdata;
+	m.enddata = p->enddata;
+	m.startbrk = p->startbrk;
+	m.brk = p->brk;
+	m.startstack = p->startstack;
+	m.argstart = p->argstart;
+	m.argend = p->argend;
+	m.envstart = p->envstart;
+	m.envend = p->envend;
+	m.auxv = (uint64_t)p->auxv;
+	m.auxvsize = p->nauxv * sizeof(uint64_t);
+	m.exefd = -1;
+	r = sys5(SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, &m, sizeof m, 0);
+	if(r < 0)
+		writestr(2, "restorer: warning: cannot restore brk and argument bounds\n");
+}

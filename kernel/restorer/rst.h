@@ -1,0 +1,64 @@
+/* the restorer: state shared by its stages */
+#include "sys.h"
+#include "image.h"
+
+enum {
+	Nvdso	= 4,		/* [vvar] [vvar_vclock] [vdso] */
+	Stack	= 64*1024,	/* restorer's own stack in the hole */
+	Top	= 0x7ffffffff000UL,	/* 47-bit user address space */
+};
+
+typedef struct Piece Piece;
+struct Piece {
+	uint64_t	start;
+	uint64_t	end;
+	uint32_t	kind;	/* Vvdso, Vvvar, Vvclock */
+};
+
+typedef struct Rctx Rctx;
+struct Rctx {
+	char	name[32];	/* for messages: basename of argv[0] */
+	int	imgfd;
+	int	readyfd;	/* tells persistfs the outcome, or -1 */
+	char	*meta;		/* Ihdr and sections, in the hole */
+	uint64_t	hdroff;	/* file offset of the Ihdr */
+	Piece	cur[Nvdso];	/* this kernel's vdso pieces */
+	int	ncur;
+	uint64_t	hole;	/* restorer's home while it works */
+	uint64_t	holelen;
+	uint64_t	park;	/* where the vdso waits while memory is rebuilt */
+	uint64_t	tramp;	/* page left behind: trampoline and frame */
+	uint64_t	tramplen;
+	int	*tmpfd;		/* per Ifd: the open file it becomes */
+	int	*leanfd;	/* per Ifile */
+	int	cwdfd;
+	int	maxfd;		/* highest saved fd */
+	uint32_t	cpu[Ncpu];
+	uint64_t	xcr0;
+	uint32_t	xsize;
+};
+
+extern Rctx ctx;
+
+/* rst.c */
+void	fail(const char *what, const char *detail) __attribute__((noreturn));
+void	*sect(int type, uint32_t *count);
+const char	*blobstr(uint32_t off);
+/* check.c */
+void	checkimage(void);
+void	checkcpu(void);
+/* vdso.c */
+void	findvdso(void);
+void	parkvdso(void);
+void	placevdso(void);
+/* mem.c */
+void	rebuildmem(void);
+void	setmm(void);
+/* fds.c */
+void	openfds(void);
+void	placefds(void);
+/* task.c */
+void	resumetask(void) __attribute__((noreturn));
+/* start.S */
+void	jumpstack(void (*fn)(void *), void *arg, void *sp) __attribute__((noreturn));
+extern char tramp[], tramp_end[];

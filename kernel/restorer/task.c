@@ -1,0 +1,165 @@
+/*
+ * Stage 2, last: the thread's kernel-side state, then rt_sigreturn on a
+ * frame built from the saved registers.  The frame and the trampoline
+ * live in a small region left behind (marked with Pmagic so a later
+ * freeze skips it); the rest of the restorer unmaps itself on the way out.
+ */
+#include "rst.h"
+
+enum {
+	SYS_rt_sigaction_ = 13, SYS_setitimer_ = 38,
+	UC_FP_XSTATE = 1, UC_SIGCONTEXT_SS = 2, UC_STRICT_RESTORE_SS = 4,
+	Magic1 = 0x46505853, Magic2 = 0x46505845,
+	Swbytes = 464,		/* software-reserved bytes of the fxsave area */
+	Xstatebv = 512,		/* xsave header */
+};
+
+/* user_regs_struct indices */
+enum {
+	R15, R14, R13, R12, RBP, RBX, R11, R10, R9, R8, RAX, RCX, RDX, RSI, RDI,
+	ORIGRAX, RIP, CS, EFLAGS, RSP, SS, FSBASE, GSBASE,
+};
+
+typedef struct Sigctx Sigctx;
+struct Sigctx {		/* struct sigcontext, x86_64 */
+	uint64_t	r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t	rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+	uint16_t	cs, gs, fs, ss;
+	uint64_t	err, trapno, oldmask, cr2, fpstate, reserved[8];
+};
+
+typedef struct Frame Frame;
+struct Frame {		/* struct rt_sigframe, x86_64 */
+	uint64_t	pretcode;
+	uint64_t	ucflags;
+	uint64_t	uclink;
+	uint64_t	sssp;
+	int32_t	ssflags;
+	int32_t	pad;
+	uint64_t	sssize;
+	Sigctx	mc;
+	uint64_t	sigmask;
+	char	info[128];
+};
+
+_Static_assert(sizeof(Sigctx) == 256, "sigcontext");
+_Static_assert(sizeof(Frame) == 8 + 304 + 128, "rt_sigframe");
+
+static void
+setsignals(void)
+{
+	Isigact *sa = sect(Ssig, 0);
+	Iproc *p = sect(Sproc, 0);
+	int i;
+
+	for(i = 1; i <= Nsig; i++)
+		if(i != 9 && i != 19)
+			sys4(SYS_rt_sigaction_, i, &sa[i-1], 0, 8);
+	for(i = 0; i < 3; i++)
+		if(p->itimer[i][2] != 0 || p->itimer[i][3] != 0)
+			sys3(SYS_setitimer_, i, p->itimer[i], 0);
+}
+
+static void
+setthread(Ithread *t)
+{
+	int tid = sys0(SYS_gettid);
+
+	if(t->tidaddr != 0){
+		sys1(SYS_set_tid_address, t->tidaddr);
+		*(int *)t->tidaddr = tid;	/* glibc's cached tid */
+	}
+	if(t->robust != 0)
+		sys2(SYS_set_robust_list, t->robust, t->robustlen);
+	if(t->rseq != 0 && sys4(SYS_rseq, t->rseq, t->rseqlen, 0, t->rseqsig) < 0)
+		((int32_t *)t->rseq)[1] = -2;	/* cpu_id: registration failed */
+	sys2(SYS_arch_prctl, ARCH_SET_FS, t->regs[FSBASE]);
+	if(t->regs[GSBASE] != 0)
+		sys2(SYS_arch_prctl, ARCH_SET_GS, t->regs[GSBASE]);
+}
+
+/* the saved xsave area, cut to what this cpu enables */
+static uint64_t
+putxsave(Ithread *t, char *at)
+{
+	Ihdr *h = (Ihdr *)ctx.meta;
+	char *fp = (char *)(((uint64_t)at + 63) & ~63UL);
+	uint32_t size = t->xsize, w;
+	uint64_t feat, bv;
+
+	if(size == 0 || ctx.xsize == 0)
+		return 0;
+	if(size > ctx.xsize)
+		size = ctx.xsize;
+	memcpy(fp, (char *)sect(Sblob, 0) + t->xsave, size);
+	feat = h->xcr0 & ctx.xcr0;
+	memcpy(&bv, fp + Xstatebv, 8);
+	bv &= feat;
+	memcpy(fp + Xstatebv, &bv, 8);
+	w = Magic1;
+	memcpy(fp + Swbytes, &w, 4);
+	w = size + 4;
+	memcpy(fp + Swbytes + 4, &w, 4);
+	memcpy(fp + Swbytes + 8, &feat, 8);
+	memcpy(fp + Swbytes + 16, &size, 4);
+	memset(fp + Swbytes + 20, 0, 28);
+	w = Magic2;
+	memcpy(fp + size, &w, 4);
+	return (uint64_t)fp;
+}
+
+static uint64_t
+putframe(Ithread *t, char *at)
+{
+	Frame *f = (Frame *)(((uint64_t)at + 15) & ~15UL);
+	uint64_t *r = t->regs;
+
+	memset(f, 0, sizeof *f);
+	f->ucflags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+	f->sssp = t->sssp;
+	f->ssflags = t->ssflags;
+	f->sssize = t->sssize;
+	f->mc.r8 = r[R8]; f->mc.r9 = r[R9]; f->mc.r10 = r[R10]; f->mc.r11 = r[R11];
+	f->mc.r12 = r[R12]; f->mc.r13 = r[R13]; f->mc.r14 = r[R14]; f->mc.r15 = r[R15];
+	f->mc.rdi = r[RDI]; f->mc.rsi = r[RSI]; f->mc.rbp = r[RBP]; f->mc.rbx = r[RBX];
+	f->mc.rdx = r[RDX]; f->mc.rax = r[RAX]; f->mc.rcx = r[RCX]; f->mc.rsp = r[RSP];
+	f->mc.rip = r[RIP]; f->mc.eflags = r[EFLAGS];
+	f->mc.cs = 0x33;
+	f->mc.ss = 0x2b;
+	f->mc.fpstate = putxsave(t, (char *)(f + 1));
+	if(f->mc.fpstate == 0)
+		f->ucflags &= ~UC_FP_XSTATE;
+	f->sigmask = t->sigmask;
+	return (uint64_t)&f->ucflags;	/* the kernel finds the frame at sp - 8 */
+}
+
+void
+resumetask(void)
+{
+	Iproc *p = sect(Sproc, 0);
+	Ithread *t = sect(Sthread, 0);
+	char *tr = (char *)ctx.tramp;
+	uint64_t sp, len;
+	void (*out)(uint64_t, uint64_t, uint64_t);
+
+	setsignals();
+	sys1(SYS_umask, p->umask);
+	sys1(SYS_personality, p->personality);
+	sys2(SYS_prctl, PR_SET_NAME, p->comm);
+	setthread(t);
+
+	memcpy(tr, Pmagic, sizeof Pmagic);
+	len = ctx.tramplen;
+	memcpy(tr + 16, &len, 8);
+	memcpy(tr + 64, tramp, tramp_end - tramp);
+	sp = putframe(t, tr + Ipage);
+	sys3(SYS_mprotect, tr, ctx.tramplen, PROT_READ|PROT_EXEC);
+	if(ctx.readyfd >= 0){
+		sys3(SYS_write, ctx.readyfd, "ok\n", 3);
+		sys1(SYS_close, ctx.readyfd);
+	}
+	out = (void (*)(uint64_t, uint64_t, uint64_t))(tr + 64);
+	out(ctx.hole + ctx.tramplen, ctx.holelen - ctx.tramplen, sp);
+	for(;;)
+		;
+}

@@ -1,0 +1,146 @@
+/*
+ * Resuming: an image is a program, so resuming is running it.  The
+ * restorer reports through a pipe (PERSIST_READY) whether the process
+ * is back or why not.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "engine.h"
+
+/* the trailer and header, checked as the restorer would */
+static int
+readhdr(const char *path, Ihdr *h)
+{
+	Itrail t;
+	struct stat sb;
+	uint64_t sum;
+	int fd, r = -1;
+
+	fd = open(path, O_RDONLY|O_CLOEXEC);
+	if(fd < 0){
+		werrstr("image: %s", strerror(errno));
+		return -1;
+	}
+	if(fstat(fd, &sb) < 0 || sb.st_size < (off_t)(sizeof t + sizeof *h) ||
+	   pread(fd, &t, sizeof t, sb.st_size - sizeof t) != sizeof t ||
+	   memcmp(t.magic, Tmagic, 8) != 0){
+		werrstr("not an image: no trailer: truncated or not made by persist");
+		goto out;
+	}
+	if(ihash(&t, 24, 0) != t.sum || t.size != (uint64_t)sb.st_size){
+		werrstr("truncated or corrupt image");
+		goto out;
+	}
+	if(pread(fd, h, sizeof *h, t.hdroff) != sizeof *h || memcmp(h->magic, Hmagic, 8) != 0){
+		werrstr("corrupt image: bad header");
+		goto out;
+	}
+	sum = h->hdrsum;
+	h->hdrsum = 0;
+	if(ihash(h, sizeof *h, 0) != sum){
+		werrstr("corrupt image: header checksum mismatch");
+		goto out;
+	}
+	h->hdrsum = sum;
+	if(h->version != Iversion || h->arch != Iarch){
+		werrstr("image version or architecture not supported");
+		goto out;
+	}
+	r = 0;
+out:
+	close(fd);
+	return r;
+}
+
+int
+pcheck(const char *path)
+{
+	Ihdr h;
+
+	return readhdr(path, &h);
+}
+
+int
+pimageuid(const char *path, uid_t *uid, gid_t *gid)
+{
+	Ihdr h;
+
+	if(readhdr(path, &h) < 0)
+		return -1;
+	*uid = h.uid;
+	*gid = h.gid;
+	return 0;
+}
+
+static void
+become(const Pcred *c)
+{
+	if(c == NULL)
+		return;
+	if(setgroups(c->ngroups, c->groups) < 0 || setgid(c->gid) < 0 || setuid(c->uid) < 0)
+		_exit(126);
+}
+
+pid_t
+presume(const char *path, const Pcred *cred)
+{
+	int p[2], fd, st;
+	char env[32], msg[512], *envp[] = {env, NULL}, *argv[] = {"image", NULL};
+	pid_t pid;
+	ssize_t n, r;
+
+	if(pcheck(path) < 0)
+		return -1;
+	if(pipe2(p, O_CLOEXEC) < 0){
+		werrstr("pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if(pid < 0){
+		werrstr("fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if(pid == 0){
+		setsid();
+		become(cred);
+		fd = open("/dev/null", O_RDWR);
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		fd = dup(p[1]);	/* without close-on-exec */
+		snprintf(env, sizeof env, "PERSIST_READY=%d", fd);
+		signal(SIGPIPE, SIG_DFL);
+		execve(path, argv, envp);
+		dprintf(fd, "image: %s\n", strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	n = 0;
+	while(n < (ssize_t)sizeof msg - 1 && (r = read(p[0], msg + n, sizeof msg - 1 - n)) != 0){
+		if(r < 0 && errno == EINTR)
+			continue;
+		if(r < 0)
+			break;
+		n += r;
+	}
+	close(p[0]);
+	msg[n] = 0;
+	if(strcmp(msg, "ok\n") == 0)
+		return pid;
+	waitpid(pid, &st, 0);
+	msg[strcspn(msg, "\n")] = 0;
+	if(n == 0)
+		snprintf(msg, sizeof msg, "image: restorer died");
+	werrstr("%s", msg);
+	return -1;
+}
