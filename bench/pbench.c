@@ -1,0 +1,221 @@
+/*
+ * pbench [-n runs] [MB ...]: freeze, snap and resume times of a process
+ * with an MB MiB heap (0: a small one), each beside a peer measured in
+ * the same run: gcore of the same process, and writing the same number
+ * of bytes from memory to a file with fsync (the bandwidth bound).
+ * Prints median (min-max) in ms and the ratio of medians.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "persist.h"
+
+enum { Maxruns = 64 };
+
+static char dir[] = "/var/tmp/pbenchXXXXXX";
+static int runs = 7;
+
+static double
+ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int
+cmpd(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+typedef struct Series Series;
+struct Series {
+	double	v[Maxruns];
+	int	n;
+};
+
+static double
+median(Series *s)
+{
+	qsort(s->v, s->n, sizeof s->v[0], cmpd);
+	return s->v[s->n / 2];
+}
+
+static void
+row(const char *what, Series *ours, const char *peer, Series *theirs)
+{
+	double a = median(ours), b = median(theirs);
+
+	printf("%-22s %9.2f (%.2f-%.2f)  %-14s %9.2f (%.2f-%.2f)  ratio %.2f\n", what,
+		a, ours->v[0], ours->v[ours->n-1], peer, b, theirs->v[0], theirs->v[theirs->n-1], a / b);
+}
+
+static void
+die(const char *s)
+{
+	fprintf(stderr, "pbench: %s: %s\n", s, errstr()[0] ? errstr() : strerror(errno));
+	exit(1);
+}
+
+static pid_t
+spawn(char **argv)
+{
+	pid_t pid;
+	int fd;
+
+	pid = fork();
+	if(pid == 0){
+		fd = open("/dev/null", O_RDWR);
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		closefrom(3);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static double
+gcore(pid_t pid)
+{
+	char core[256], spid[16];
+	char *argv[] = {"/usr/bin/gcore", "-o", core, spid, NULL};
+	double t;
+	int st;
+
+	snprintf(core, sizeof core, "%s/core", dir);
+	snprintf(spid, sizeof spid, "%d", pid);
+	t = ms();
+	waitpid(spawn(argv), &st, 0);
+	t = ms() - t;
+	snprintf(core, sizeof core, "%s/core.%d", dir, pid);
+	unlink(core);
+	return t;
+}
+
+/* write n bytes of memory to a file and fsync: what any image writer pays */
+static double
+bound(size_t n)
+{
+	char path[256], *buf;
+	double t;
+	size_t off, k;
+	int fd;
+
+	buf = malloc(8<<20);
+	memset(buf, 0x5a, 8<<20);
+	snprintf(path, sizeof path, "%s/bound", dir);
+	t = ms();
+	fd = open(path, O_CREAT|O_TRUNC|O_WRONLY, 0600);
+	for(off = 0; off < n; off += k){
+		k = n - off < (8<<20) ? n - off : 8<<20;
+		if(write(fd, buf, k) != (ssize_t)k)
+			die("write");
+	}
+	fsync(fd);
+	close(fd);
+	t = ms() - t;
+	unlink(path);
+	free(buf);
+	return t;
+}
+
+static void
+bench(int mb)
+{
+	char smb[16], img[256], *argv[] = {"tests/prog/bigheap", smb, NULL};
+	char *small[] = {"tests/prog/counter", NULL};
+	Series fz = {0}, sn = {0}, pause = {0}, gc = {0}, bd = {0}, rs = {0};
+	Pfreeze o;
+	Pstats st;
+	pid_t pid, r;
+	int i;
+
+	snprintf(smb, sizeof smb, "%d", mb);
+	snprintf(img, sizeof img, "%s/image", dir);
+	pid = spawn(mb ? argv : small);
+	usleep(mb ? 300000 + mb * 2000 : 200000);
+	for(i = 0; i < runs; i++){
+		memset(&o, 0, sizeof o);
+		o.stats = &st;
+		o.flags = Fsnap;
+		if(pfreeze(pid, img, &o) < 0)
+			die("snap");
+		sn.v[sn.n++] = st.totalms;
+		pause.v[pause.n++] = st.stoppedms;
+		o.flags = 0;
+		if(pfreeze(pid, img, &o) < 0)
+			die("freeze");
+		fz.v[fz.n++] = st.totalms;
+		pthaw(pid);
+		gc.v[gc.n++] = gcore(pid);
+		bd.v[bd.n++] = bound(st.imagesize);
+	}
+	printf("\n%s process: rss %.1f MiB, image %.1f MiB (%.2f x rss)\n", mb ? "large" : "small",
+		st.rss / 1048576.0, st.imagesize / 1048576.0, (double)st.imagesize / (st.rss ? st.rss : 1));
+	row("freeze", &fz, "gcore", &gc);
+	row("snap", &sn, "gcore", &gc);
+	row("freeze", &fz, "write+fsync", &bd);
+	row("snap pause", &pause, "gcore", &gc);
+	for(i = 0; i < runs; i++){
+		double t = ms();
+
+		r = presume(img, NULL);
+		if(r < 0)
+			die("resume");
+		rs.v[i] = ms() - t;
+		kill(r, SIGKILL);
+		waitpid(r, NULL, 0);
+	}
+	rs.n = runs;
+	{
+		Series ex = {0};
+		char *tr[] = {"/bin/true", NULL};
+
+		for(i = 0; i < runs; i++){
+			double t = ms();
+			waitpid(spawn(tr), NULL, 0);
+			ex.v[ex.n++] = ms() - t;
+		}
+		row("resume", &rs, "fork+exec", &ex);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	unlink(img);
+}
+
+int
+main(int argc, char **argv)
+{
+	int i = 1;
+
+	if(argc > 2 && strcmp(argv[1], "-n") == 0){
+		runs = atoi(argv[2]);
+		i = 3;
+	}
+	if(runs < 1 || runs > Maxruns){
+		fprintf(stderr, "usage: pbench [-n runs] [MB ...]\n");
+		return 1;
+	}
+	if(mkdtemp(dir) == NULL)
+		die("mkdtemp");
+	printf("times in ms, median (min-max) of %d runs\n", runs);
+	if(i == argc)
+		bench(0);
+	for(; i < argc; i++)
+		bench(atoi(argv[i]));
+	rmdir(dir);
+	return 0;
+}
