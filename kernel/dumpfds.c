@@ -45,6 +45,17 @@ istty(struct stat *sb)
 }
 
 static int
+under(const char *path, const char *dir)
+{
+	size_t n;
+
+	if(dir == NULL || dir[0] == 0)
+		return 0;
+	n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == 0);
+}
+
+static int
 fdinfo(pid_t pid, int fd, Ifd *f)
 {
 	char path[64], *s, *p;
@@ -77,12 +88,16 @@ dumpfd(pid_t pid, int fd, Img *m, const char *skipdir)
 	if(n < 0)
 		return errno == ENOENT ? 0 : -1;	/* closed meanwhile */
 	link[n] = 0;
-	if(fdinfo(pid, fd, &f) < 0 || stat(path, &sb) < 0)
+	if(fdinfo(pid, fd, &f) < 0)
 		return 0;
-	if(skipdir != NULL && skipdir[0] != 0 && strncmp(link, skipdir, strlen(skipdir)) == 0 &&
-	   (link[strlen(skipdir)] == '/' || link[strlen(skipdir)] == 0))
+	/* before stat: a stat of our own mount would wait on the request we are serving */
+	if(under(link, skipdir)){
 		f.kind = Dnull;
-	else if(istty(&sb))
+		return bufadd(&m->fds, &f, sizeof f);
+	}
+	if(stat(path, &sb) < 0)
+		return 0;
+	if(istty(&sb))
 		f.kind = Dtty;
 	else if(link[0] != '/'){
 		if(fd > 2){
