@@ -101,7 +101,7 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 	Tracee t;
 	Img m;
 	Pstats local, *st;
-	char tmp[PATH_MAX];
+	char tmp[PATH_MAX + 8];
 	double t0, tstop;
 	int n, snap = opt->flags & Fsnap;
 
@@ -141,8 +141,11 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 		/* the writer waits for our reply and cannot stop before it */
 		opt->release(opt->arg);
 	}
-	if(twait(&t, Stopwait) < 0)
+	if(twait(&t, Stopwait) < 0){
+		if(procstr(pid, "wchan", tmp, sizeof tmp) == 0 && strstr(tmp, "fuse") != NULL)
+			werrstr("process is blocked in a fuse request and cannot stop");
 		goto fail;
+	}
 	tstop = now();
 	st->stopms = tstop - t0;
 	if(imgcreate(&m, tmp) < 0 || dumpproc(&t, &m) < 0)
