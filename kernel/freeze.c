@@ -36,7 +36,7 @@ header(pid_t pid, Img *m)
 		return -1;
 	m->hdr.when = time(NULL);
 	if(uname(&u) == 0)
-		snprintf(m->hdr.kernel, sizeof m->hdr.kernel, "%s", u.release);
+		snprintf(m->hdr.kernel, sizeof m->hdr.kernel, "%.63s", u.release);
 	readcpu(m->hdr.cpu, &m->hdr.xcr0, &xsize);
 	m->hdr.xsize = xsize;
 	return 0;
