@@ -148,6 +148,8 @@ wanted(Map *p, uint64_t i)
 	uint64_t e = p->pm[i];
 
 	switch(p->v.kind){
+	case Vvdso:
+		return 1;	/* kept whole: a restore on another kernel redirects its entry points */
 	case Vfile:
 		/* the contents travel with the image: all of it, but unreadable gaps */
 		return p->v.prot != PROT_NONE || (e & Present);
@@ -176,7 +178,7 @@ readpagemap(pid_t pid, Map *m, int n, Pstats *st)
 		return -1;
 	}
 	for(i = 0; i < n; i++){
-		if(m[i].v.kind == Vvdso || m[i].v.kind == Vvvar || m[i].v.kind == Vvclock)
+		if(m[i].v.kind == Vvvar || m[i].v.kind == Vvclock)
 			continue;
 		np = (m[i].v.end - m[i].v.start) / Ipage;
 		m[i].pm = calloc(np, 8);
@@ -253,7 +255,7 @@ static int
 savechunk(Img *img, Map *p, int memfd, char *buf, uint64_t i, uint64_t np)
 {
 	uint64_t addr = p->v.start + i*Ipage, j, first;
-	int keepzero = p->v.kind == Vlean;
+	int keepzero = p->v.kind == Vlean || p->v.kind == Vvdso;
 
 	readpages(img->hdr.pid, memfd, addr, buf, np);
 	first = 0;

@@ -33,6 +33,8 @@ rebuild(Ivma *v, Irun *run)
 	void *p;
 
 	flags = flagsof(v->kind);
+	if(v->kind == Vvdso && ctx.redirect)
+		flags = MAP_PRIVATE|MAP_ANONYMOUS;
 	if(flags < 0)
 		return;
 	if(v->kind == Vlean)
@@ -46,6 +48,8 @@ rebuild(Ivma *v, Irun *run)
 		if(preadall(ctx.imgfd, (void *)r->addr, r->npages*Ipage, r->off) != (long)(r->npages*Ipage))
 			fail("cannot read image", "page data");
 	}
+	if(v->kind == Vvdso)
+		patchvdso(v);
 	if(v->prot != (PROT_READ|PROT_WRITE))
 		sys3(SYS_mprotect, v->start, len, v->prot);
 }

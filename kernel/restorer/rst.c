@@ -165,7 +165,7 @@ rmain(long *sp)
 		fail("cannot open image", "/proc/self/exe");
 	checkimage();
 	checkcpu();
-	findvdso();
+	findvdso(envp);
 
 	fd = sect(Sfd, &n);
 	ctx.maxfd = 2;

@@ -33,6 +33,7 @@ struct Rctx {
 	int	*leanfd;	/* per Ifile */
 	int	cwdfd;
 	int	maxfd;		/* highest saved fd */
+	int	redirect;	/* saved vdso is not this kernel's: call through to ours */
 	uint32_t	cpu[Ncpu];
 	uint64_t	xcr0;
 	uint32_t	xsize;
@@ -48,9 +49,10 @@ const char	*blobstr(uint32_t off);
 void	checkimage(void);
 void	checkcpu(void);
 /* vdso.c */
-void	findvdso(void);
+void	findvdso(char **envp);
 void	parkvdso(void);
 void	placevdso(void);
+void	patchvdso(Ivma *v);
 /* mem.c */
 void	rebuildmem(void);
 void	setmm(void);

@@ -159,7 +159,9 @@ resumetask(void)
 		sys1(SYS_close, ctx.readyfd);
 	}
 	out = (void (*)(uint64_t, uint64_t, uint64_t))(tr + 64);
-	out(ctx.hole + ctx.tramplen, ctx.holelen - ctx.tramplen, sp);
+	/* all of the hole but the trampoline; and but our vdso where it calls through */
+	len = (ctx.redirect ? ctx.park : ctx.hole + ctx.holelen) - (ctx.hole + ctx.tramplen);
+	out(ctx.hole + ctx.tramplen, len, sp);
 	for(;;)
 		;
 }
