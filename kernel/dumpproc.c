@@ -57,45 +57,6 @@ ask(Tracee *t, uint64_t scratch, void *out, size_t n, long nr, long a, long b, l
 	return 0;
 }
 
-/* a syscall instruction in the target's vdso, to inject at */
-static int
-findsyscall(Tracee *t)
-{
-	char path[64], *maps, *l, *buf;
-	uint64_t a, b, i;
-
-	snprintf(path, sizeof path, "/proc/%d/maps", t->pid);
-	maps = readfile(path, NULL);
-	if(maps == NULL){
-		werrstr("process exited");
-		return -1;
-	}
-	l = strstr(maps, "[vdso]");
-	while(l != NULL && l > maps && l[-1] != '\n')
-		l--;
-	if(l == NULL || sscanf(l, "%lx-%lx", &a, &b) != 2 || b - a > 1<<20){
-		free(maps);
-		werrstr("unsupported: process has no vdso");
-		return -1;
-	}
-	free(maps);
-	buf = malloc(b - a);
-	if(buf == NULL || tread(t->pid, a, buf, b - a) < 0){
-		free(buf);
-		werrstr("cannot read vdso");
-		return -1;
-	}
-	for(i = 0; i + 1 < b - a; i++)
-		if((unsigned char)buf[i] == 0x0f && buf[i+1] == 0x05){
-			t->sysaddr = a + i;
-			free(buf);
-			return 0;
-		}
-	free(buf);
-	werrstr("unsupported: no syscall instruction in vdso");
-	return -1;
-}
-
 static int
 dumpthread(Tracee *t, Img *m, uint64_t scratch)
 {
@@ -225,7 +186,7 @@ dumpproc(Tracee *t, Img *m)
 	long r;
 	int i;
 
-	if(findsyscall(t) < 0)
+	if(tsysaddr(t) < 0)
 		return -1;
 	r = tinject(t, SYS_mmap, 0, Ipage, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0);
 	if(r < 0 && r > -4096){

@@ -24,6 +24,7 @@ struct Tracee {
 	uint64_t	sysaddr;	/* a syscall instruction to inject at */
 	int	lost[8];	/* signals that arrived while injecting, sent again at detach */
 	int	nlost;
+	int	stopsig;	/* SIGTRAP, or the signal of a group stop */
 };
 
 int	tseize(Tracee *t, pid_t pid, pid_t tid);
@@ -31,6 +32,8 @@ int	tinterrupt(Tracee *t);
 int	twait(Tracee *t, int ms);
 long	tinject(Tracee *t, long nr, long a, long b, long c, long d, long e, long f);
 int	tdetach(Tracee *t, int stop);
+int	tsysaddr(Tracee *t);
+int	waitstop(pid_t tid, int *status, int ms);
 int	tread(pid_t pid, uint64_t addr, void *buf, size_t n);
 int	twrite(pid_t pid, uint64_t addr, const void *buf, size_t n);
 

@@ -89,3 +89,16 @@ int	pimageuid(const char *path, uid_t *uid, gid_t *gid);
 char	*errstr(void);
 void	werrstr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int	errnum(const char *err);	/* errno for an error string (prefix match) */
+
+typedef struct Pclone Pclone;
+struct Pclone {
+	const char	*stdio[3];	/* nil: share the target's; else a path the copy opens */
+	int	waitms;		/* how long to wait for a system call; 0: default */
+	pid_t	writer;		/* as in Pfreeze */
+	void	(*release)(void *arg);
+	void	*arg;
+	double	ms;		/* out: how long the target was held */
+};
+
+/* clone.c: a detached copy of pid, made at its next system call; returns its pid */
+pid_t	pclone(pid_t pid, Pclone *opt);

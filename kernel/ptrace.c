@@ -5,6 +5,8 @@
  * is exactly as it was.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -102,7 +104,7 @@ restart(Tracee *t)
 	}
 }
 
-static int
+int
 waitstop(pid_t tid, int *status, int ms)
 {
 	double end = now() + ms;
@@ -141,8 +143,10 @@ twait(Tracee *t, int ms)
 		if(waitstop(t->tid, &st, ms) < 0)
 			return -1;
 		sig = WSTOPSIG(st);
-		if(st>>16 == PTRACE_EVENT_STOP)
-			break;		/* interrupt, or group stop */
+		if(st>>16 == PTRACE_EVENT_STOP){
+			t->stopsig = sig;	/* SIGTRAP: our interrupt; else a group stop */
+			break;
+		}
 		/* a signal on its way in: let it go, the interrupt is still pending */
 		if(ptrace(PTRACE_CONT, t->tid, 0, sig == (SIGTRAP|0x80) ? 0 : sig) < 0){
 			werrstr("process exited");
@@ -236,5 +240,44 @@ twrite(pid_t pid, uint64_t addr, const void *buf, size_t n)
 
 	if(process_vm_writev(pid, &l, 1, &r, 1, 0) == (ssize_t)n)
 		return 0;
+	return -1;
+}
+
+/* a syscall instruction in the target's vdso, to inject at */
+int
+tsysaddr(Tracee *t)
+{
+	char path[64], *maps, *l, *buf;
+	uint64_t a, b, i;
+
+	snprintf(path, sizeof path, "/proc/%d/maps", t->pid);
+	maps = readfile(path, NULL);
+	if(maps == NULL){
+		werrstr("process exited");
+		return -1;
+	}
+	l = strstr(maps, "[vdso]");
+	while(l != NULL && l > maps && l[-1] != '\n')
+		l--;
+	if(l == NULL || sscanf(l, "%lx-%lx", &a, &b) != 2 || b - a > 1<<20){
+		free(maps);
+		werrstr("unsupported: process has no vdso");
+		return -1;
+	}
+	free(maps);
+	buf = malloc(b - a);
+	if(buf == NULL || tread(t->pid, a, buf, b - a) < 0){
+		free(buf);
+		werrstr("cannot read vdso");
+		return -1;
+	}
+	for(i = 0; i + 1 < b - a; i++)
+		if((unsigned char)buf[i] == 0x0f && buf[i+1] == 0x05){
+			t->sysaddr = a + i;
+			free(buf);
+			return 0;
+		}
+	free(buf);
+	werrstr("unsupported: no syscall instruction in vdso");
 	return -1;
 }
