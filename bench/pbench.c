@@ -132,6 +132,41 @@ bound(size_t n)
 	return t;
 }
 
+/* clone of the target beside fork() of a process of the same size: this one */
+static void
+clonerow(pid_t pid, int mb)
+{
+	Series cl = {0}, fk = {0};
+	Pclone c;
+	char *heap;
+	size_t n = (size_t)mb << 20;
+	pid_t r;
+	int i;
+	double t;
+
+	heap = n ? malloc(n) : NULL;
+	if(heap != NULL)
+		memset(heap, 1, n);
+	for(i = 0; i < runs; i++){
+		memset(&c, 0, sizeof c);
+		t = ms();
+		r = pclone(pid, &c);
+		if(r < 0)
+			die("clone");
+		cl.v[cl.n++] = ms() - t;
+		kill(r, SIGKILL);
+		waitpid(r, NULL, 0);
+		t = ms();
+		r = fork();
+		if(r == 0)
+			_exit(0);
+		fk.v[fk.n++] = ms() - t;
+		waitpid(r, NULL, 0);
+	}
+	free(heap);
+	row("clone", &cl, "fork", &fk);
+}
+
 static void
 bench(int mb)
 {
@@ -191,6 +226,7 @@ bench(int mb)
 		}
 		row("resume", &rs, "fork+exec", &ex);
 	}
+	clonerow(pid, mb);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	unlink(img);

@@ -67,6 +67,8 @@ forkat(Tracee *t, int entry)
 	struct user_regs_struct r = t->regs;
 	unsigned long child;
 
+	if(!entry && tsysaddr(t) < 0)
+		return -1;
 	r.orig_rax = SYS_clone;
 	r.rax = SYS_clone;
 	r.rdi = CLONE_PARENT|SIGCHLD;
@@ -123,7 +125,6 @@ setup(Tracee *t, Tracee *c, Pclone *o)
 	ptrace(PTRACE_SETOPTIONS, c->tid, 0, PTRACE_O_EXITKILL|PTRACE_O_TRACESYSGOOD);
 	/* as an image would resume: the kernel's restart state is the target's, not the copy's */
 	c->regs = t->image;
-	c->sysaddr = t->sysaddr;
 	c->injected = 1;
 	if(ptrace(PTRACE_SETREGS, c->tid, 0, &c->regs) < 0){
 		werrstr("copy exited");
@@ -163,7 +164,7 @@ pclone(pid_t pid, Pclone *o)
 		goto out;
 	if(o->release != NULL && o->writer == pid)
 		o->release(o->arg);
-	if(twait(&t, Stopwait) < 0 || tsysaddr(&t) < 0)
+	if(twait(&t, Stopwait) < 0)
 		goto out;
 	if(ptrace(PTRACE_SETOPTIONS, t.tid, 0, Opts) < 0){
 		werrstr("process exited");

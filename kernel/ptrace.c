@@ -5,6 +5,8 @@
  * is exactly as it was.
  */
 #include <errno.h>
+#include <sched.h>
+#include <sys/auxv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -110,11 +112,17 @@ waitstop(pid_t tid, int *status, int ms)
 	double end = now() + ms;
 	struct timespec ts = {0, 20000};
 	pid_t r;
+	int spin = 0;
 
 	for(;;){
 		r = waitpid(tid, status, __WALL|WNOHANG);
 		if(r == tid)
 			break;
+		/* most stops come within microseconds: yield before sleeping */
+		if(r == 0 && spin++ < 200){
+			sched_yield();
+			continue;
+		}
 		if(r < 0 && errno != EINTR){
 			werrstr("process exited");
 			return -1;
@@ -243,41 +251,42 @@ twrite(pid_t pid, uint64_t addr, const void *buf, size_t n)
 	return -1;
 }
 
-/* a syscall instruction in the target's vdso, to inject at */
+/*
+ * A syscall instruction in the target's vdso, to inject at.  Every
+ * process on this kernel has the same vdso: find the instruction in
+ * ours once, and the target's vdso through its auxv.
+ */
 int
 tsysaddr(Tracee *t)
 {
-	char path[64], *maps, *l, *buf;
-	uint64_t a, b, i;
+	static uint64_t off;
+	static int found;
+	unsigned char *v = (unsigned char *)getauxval(AT_SYSINFO_EHDR);
+	uint64_t *aux, base = 0;
+	char path[64];
+	size_t n, i;
 
-	snprintf(path, sizeof path, "/proc/%d/maps", t->pid);
-	maps = readfile(path, NULL);
-	if(maps == NULL){
+	if(t->sysaddr != 0)
+		return 0;
+	for(; !found && v != NULL && off < 65536; off++)
+		if(v[off] == 0x0f && v[off+1] == 0x05){
+			found = 1;
+			break;
+		}
+	snprintf(path, sizeof path, "/proc/%d/auxv", t->pid);
+	aux = (uint64_t *)readfile(path, &n);
+	if(aux == NULL){
 		werrstr("process exited");
 		return -1;
 	}
-	l = strstr(maps, "[vdso]");
-	while(l != NULL && l > maps && l[-1] != '\n')
-		l--;
-	if(l == NULL || sscanf(l, "%lx-%lx", &a, &b) != 2 || b - a > 1<<20){
-		free(maps);
+	for(i = 0; i + 1 < n/8; i += 2)
+		if(aux[i] == AT_SYSINFO_EHDR)
+			base = aux[i+1];
+	free(aux);
+	if(base == 0 || !found){
 		werrstr("unsupported: process has no vdso");
 		return -1;
 	}
-	free(maps);
-	buf = malloc(b - a);
-	if(buf == NULL || tread(t->pid, a, buf, b - a) < 0){
-		free(buf);
-		werrstr("cannot read vdso");
-		return -1;
-	}
-	for(i = 0; i + 1 < b - a; i++)
-		if((unsigned char)buf[i] == 0x0f && buf[i+1] == 0x05){
-			t->sysaddr = a + i;
-			free(buf);
-			return 0;
-		}
-	free(buf);
-	werrstr("unsupported: no syscall instruction in vdso");
-	return -1;
+	t->sysaddr = base + off;
+	return 0;
 }
