@@ -5,7 +5,7 @@
  * is exactly as it was.
  */
 #include <errno.h>
-#include <sched.h>
+#include <pthread.h>
 #include <sys/auxv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,40 +106,49 @@ restart(Tracee *t)
 	}
 }
 
+/*
+ * Wait for a stop of tid.  Every ptrace stop sends us SIGCHLD: wait for
+ * that (blocked meanwhile) rather than poll, but never long at a time,
+ * since a SIGCHLD taken by another thread would otherwise be missed.
+ */
 int
 waitstop(pid_t tid, int *status, int ms)
 {
-	double end = now() + ms;
-	struct timespec ts = {0, 20000};
+	double end = now() + ms, left;
+	struct timespec ts;
+	sigset_t chld, old;
 	pid_t r;
-	int spin = 0;
+	int rv = 0;
 
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &chld, &old);
 	for(;;){
 		r = waitpid(tid, status, __WALL|WNOHANG);
 		if(r == tid)
 			break;
-		/* most stops come within microseconds: yield before sleeping */
-		if(r == 0 && spin++ < 200){
-			sched_yield();
-			continue;
-		}
 		if(r < 0 && errno != EINTR){
 			werrstr("process exited");
-			return -1;
+			rv = -1;
+			goto out;
 		}
-		if(now() > end){
+		left = end - now();
+		if(left <= 0){
 			werrstr("process did not stop");
-			return -1;
+			rv = -1;
+			goto out;
 		}
-		nanosleep(&ts, NULL);
-		if(ts.tv_nsec < 1000000)
-			ts.tv_nsec *= 2;
+		ts.tv_sec = 0;
+		ts.tv_nsec = left < 1 ? left * 1e6 : 1000000;
+		sigtimedwait(&chld, NULL, &ts);
 	}
 	if(WIFEXITED(*status) || WIFSIGNALED(*status)){
 		werrstr("process exited");
-		return -1;
+		rv = -1;
 	}
-	return 0;
+out:
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rv;
 }
 
 int
