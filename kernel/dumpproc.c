@@ -42,10 +42,8 @@ ask(Tracee *t, uint64_t scratch, void *out, size_t n, long nr, long a, long b, l
 	long r;
 
 	r = tinject(t, nr, a, b, c, d, 0, 0);
-	if(r == -ESRCH){
-		werrstr("process exited");
-		return -1;
-	}
+	if(r == -ESRCH)
+		return -1;	/* tinject said why */
 	if(r < 0){
 		werrstr("syscall %ld in target: %s", nr, strerror(-r));
 		return -1;
@@ -158,7 +156,7 @@ dumpmm(Tracee *t, Img *m)
 #undef F
 	brk = tinject(t, SYS_brk, 0, 0, 0, 0, 0, 0);
 	if(brk == -ESRCH)
-		goto gone;
+		return -1;
 	p->brk = brk;
 	snprintf(path, sizeof path, "/proc/%d/auxv", t->pid);
 	s = readfile(path, &n);
@@ -190,7 +188,8 @@ dumpproc(Tracee *t, Img *m)
 		return -1;
 	r = tinject(t, SYS_mmap, 0, Ipage, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0);
 	if(r < 0 && r > -4096){
-		werrstr(r == -ESRCH ? "process exited" : "cannot map scratch page in target");
+		if(r != -ESRCH)
+			werrstr("cannot map scratch page in target");
 		return -1;
 	}
 	scratch = r;

@@ -185,13 +185,20 @@ tosyscall(Tracee *t)
 	int st, sig;
 
 	for(;;){
-		if(ptrace(PTRACE_SYSCALL, t->tid, 0, 0) < 0 || waitstop(t->tid, &st, Stopwait) < 0){
+		if(ptrace(PTRACE_SYSCALL, t->tid, 0, 0) < 0){
 			werrstr("process exited");
 			return -1;
 		}
+		if(waitstop(t->tid, &st, Stopwait) < 0)
+			return -1;
 		sig = WSTOPSIG(st);
 		if(sig == (SIGTRAP|0x80))
 			return 0;
+		if(st>>16 == 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE)){
+			/* our injection faulted: never let the thread see it */
+			werrstr("injected system call faulted");
+			return -1;
+		}
 		if(st>>16 == 0 && sig != SIGTRAP && t->nlost < (int)(sizeof t->lost/sizeof t->lost[0]))
 			t->lost[t->nlost++] = sig;
 	}
@@ -212,10 +219,17 @@ tinject(Tracee *t, long nr, long a, long b, long c, long d, long e, long f)
 	r.r9 = f;
 	r.rip = t->sysaddr;
 	t->injected = 1;
-	if(ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0 || tosyscall(t) < 0 || tosyscall(t) < 0)
+	werrstr("process exited");
+	if(ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0)
 		return -ESRCH;
-	if(ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0)
+	if(tosyscall(t) < 0 || tosyscall(t) < 0){
+		ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs);
 		return -ESRCH;
+	}
+	if(ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0){
+		werrstr("process exited");
+		return -ESRCH;
+	}
 	/* put the thread back at once: a dying persistfs must leave it whole */
 	if(ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs) < 0)
 		return -ESRCH;

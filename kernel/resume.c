@@ -111,6 +111,10 @@ presume(const char *path, const Pcred *cred)
 		return -1;
 	}
 	if(pid == 0){
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		setsid();
 		become(cred);
 		fd = open("/dev/null", O_RDWR);

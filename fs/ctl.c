@@ -1,0 +1,239 @@
+/*
+ * /<pid>/ctl: one message per write, looked up in cmdtab.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "fs.h"
+
+enum {
+	Maxfield	= 8,	/* more than any maxarg */
+};
+
+typedef struct Ctl Ctl;
+struct Ctl {
+	fuse_req_t	req;	/* nil once answered */
+	size_t	size;
+	Pinfo	pi;
+	Proc	*p;
+	int	eno;
+};
+
+typedef struct Cmdtab Cmdtab;
+struct Cmdtab {
+	char	*word;
+	int	minarg;
+	int	maxarg;
+	int	(*fn)(Ctl *, const Cmdtab *, int, char **);
+	int	flags;			/* for pfreeze */
+	int	(*op)(pid_t);		/* the engine call of a plain message */
+	char	*self;			/* refusal when aimed at persistfs */
+};
+
+static int	cfreeze(Ctl *, const Cmdtab *, int, char **);
+static int	cplain(Ctl *, const Cmdtab *, int, char **);
+
+static const Cmdtab cmdtab[] = {
+	{"freeze",	0, 2,	cfreeze,	0,	NULL,	"cannot freeze persistfs"},
+	{"snap",	0, 2,	cfreeze,	Fsnap,	NULL,	"cannot freeze persistfs"},
+	{"thaw",	0, 0,	cplain,		0,	pthaw,	NULL},
+	{"kill",	0, 0,	cplain,		0,	pkill,	"cannot kill persistfs"},
+	{"stop",	0, 0,	cplain,		0,	pstop,	"cannot stop persistfs"},
+	{"start",	0, 0,	cplain,		0,	pstart,	NULL},
+};
+
+static int
+fail(Ctl *c, int eno, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->p->err, sizeof c->p->err, fmt, ap);
+	va_end(ap);
+	c->eno = eno;
+	return -1;
+}
+
+static int
+enginefail(Ctl *c)
+{
+	return fail(c, errnum(errstr()), "%s", errstr());
+}
+
+/* split on blanks and tabs; returns the count even past max */
+static int
+tokenize(char *s, char **f, int max)
+{
+	int n;
+
+	for(n = 0; ; n++){
+		s += strspn(s, " \t");
+		if(*s == '\0')
+			return n;
+		if(n < max)
+			f[n] = s;
+		s += strcspn(s, " \t");
+		if(*s != '\0')
+			*s++ = '\0';
+	}
+}
+
+static int
+badname(const char *s)
+{
+	return strlen(s) > 255 || strchr(s, '/') != NULL || strchr(s, '\n') != NULL ||
+		strcmp(s, ".") == 0 || strcmp(s, "..") == 0;
+}
+
+/*
+ * The target may be the writer itself (a script freezing itself):
+ * it cannot stop while blocked in this write, so the engine calls
+ * release to answer it first.
+ */
+static void
+release(void *arg)
+{
+	Ctl *c;
+
+	c = arg;
+	if(c->req != NULL){
+		fuse_reply_write(c->req, c->size);
+		c->req = NULL;
+	}
+}
+
+static int
+cfreeze(Ctl *c, const Cmdtab *ct, int argc, char **argv)
+{
+	char path[PATH_MAX], *name;
+	Pfreeze opt;
+	int i;
+
+	memset(&opt, 0, sizeof opt);
+	opt.flags = ct->flags;
+	name = NULL;
+	for(i = 0; i < argc; i++){
+		if(strcmp(argv[i], "-lean") == 0)
+			opt.flags |= Flean;
+		else if(argv[i][0] == '-')
+			return fail(c, EINVAL, "%s", Ebadflag);
+		else if(name != NULL)
+			return fail(c, EINVAL, "%s", Ebadarg);
+		else
+			name = argv[i];
+	}
+	/* TODO: keep a copy as saved/<name> once the saved store exists */
+	if(name != NULL && badname(name))
+		return fail(c, EINVAL, "%s", Ebadname);
+	if(imagepath(c->pi.pid, path, sizeof path) < 0)
+		return fail(c, ENAMETOOLONG, "%s", strerror(ENAMETOOLONG));
+	memset(&c->p->stats, 0, sizeof c->p->stats);
+	opt.skipdir = mntpt;
+	opt.writer = fuse_req_ctx(c->req)->pid;
+	opt.release = release;
+	opt.arg = c;
+	opt.stats = &c->p->stats;
+	if(pfreeze(c->pi.pid, path, &opt) < 0)
+		return enginefail(c);
+	c->p->image = 1;
+	return 0;
+}
+
+static int
+cplain(Ctl *c, const Cmdtab *ct, int argc, char **argv)
+{
+	if(ct->op(c->pi.pid) < 0)
+		return enginefail(c);
+	return 0;
+}
+
+static const Cmdtab *
+lookupcmd(Ctl *c, char **f, int nf)
+{
+	const Cmdtab *ct;
+
+	if(nf == 0){
+		fail(c, EINVAL, "%s", Eempty);
+		return NULL;
+	}
+	for(ct = cmdtab; ct < cmdtab+nelem(cmdtab); ct++)
+		if(strcmp(ct->word, f[0]) == 0)
+			break;
+	if(ct == cmdtab+nelem(cmdtab)){
+		fail(c, EINVAL, "%s \"%s\"", Ebadctl, f[0]);
+		return NULL;
+	}
+	if(nf-1 < ct->minarg || nf-1 > ct->maxarg){
+		fail(c, EINVAL, "%s", Ebadarg);
+		return NULL;
+	}
+	return ct;
+}
+
+void
+ctlwrite(fuse_req_t req, pid_t pid, const char *buf, size_t size)
+{
+	char msg[Maxmsg+1], *f[Maxfield];
+	const struct fuse_ctx *ctx;
+	const Cmdtab *ct;
+	Ctl c;
+	int nf, r;
+
+	memset(&c, 0, sizeof c);
+	c.req = req;
+	c.size = size;
+	if(pinfo(pid, &c.pi) < 0){
+		fuse_reply_err(req, errnum(errstr()));
+		return;
+	}
+	/* not recorded in err: a stranger must not write the owner's err */
+	ctx = fuse_req_ctx(req);
+	if(ctx->uid != 0 && ctx->uid != c.pi.uid){
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	if((c.p = procget(&c.pi, 1)) == NULL){
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+
+	r = -1;
+	if(size > Maxmsg){
+		fail(&c, EINVAL, "%s", Etoolong);
+		goto out;
+	}
+	memcpy(msg, buf, size);
+	msg[size] = '\0';
+	if(size > 0 && msg[size-1] == '\n')
+		msg[size-1] = '\0';
+	nf = tokenize(msg, f, nelem(f));
+	if((ct = lookupcmd(&c, f, nf)) == NULL)
+		goto out;
+	if(c.p->busy){
+		fail(&c, EBUSY, "%s", Ebusy);
+		goto out;
+	}
+	if(ct->self != NULL && pid == getpid()){
+		fail(&c, EDEADLK, "%s", ct->self);
+		goto out;
+	}
+	trace(req, "ctl %d %s", pid, ct->word);
+	c.p->busy = 1;
+	r = ct->fn(&c, ct, nf-1, f+1);
+	c.p->busy = 0;
+out:
+	clock_gettime(CLOCK_REALTIME, &c.p->mtime);
+	if(r == 0)
+		c.p->err[0] = '\0';
+	else
+		trace(NULL, "ctl %d: %s", pid, c.p->err);
+	if(c.req == NULL)
+		return;
+	if(r == 0)
+		fuse_reply_write(req, size);
+	else
+		fuse_reply_err(req, c.eno);
+}

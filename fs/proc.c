@@ -1,0 +1,211 @@
+/*
+ * Per-process state the engine does not keep: the last error, the
+ * stats of the last operation, whether an image exists.  Keyed by
+ * pid and start time, so a reused pid starts clean.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "fs.h"
+
+enum {
+	Kint,
+	Ku64,
+	Kms,
+};
+
+/* the lines of stats, in order */
+static const struct {
+	char	*name;
+	size_t	off;
+	int	kind;
+} stattab[] = {
+	{"threads",	offsetof(Pstats, threads),	Kint},
+	{"vmas",	offsetof(Pstats, vmas),		Kint},
+	{"fds",		offsetof(Pstats, fds),		Kint},
+	{"pagestotal",	offsetof(Pstats, pagestotal),	Ku64},
+	{"pagesdone",	offsetof(Pstats, pagesdone),	Ku64},
+	{"pageswritten",	offsetof(Pstats, pageswritten),	Ku64},
+	{"pageszero",	offsetof(Pstats, pageszero),	Ku64},
+	{"imagesize",	offsetof(Pstats, imagesize),	Ku64},
+	{"rss",		offsetof(Pstats, rss),		Ku64},
+	{"stopms",	offsetof(Pstats, stopms),	Kms},
+	{"stoppedms",	offsetof(Pstats, stoppedms),	Kms},
+	{"memms",	offsetof(Pstats, memms),	Kms},
+	{"writems",	offsetof(Pstats, writems),	Kms},
+	{"syncms",	offsetof(Pstats, syncms),	Kms},
+	{"totalms",	offsetof(Pstats, totalms),	Kms},
+};
+
+static Proc	*procs;
+
+int
+imagepath(pid_t pid, char *buf, size_t n)
+{
+	if((size_t)snprintf(buf, n, "%s/images/%d", store, pid) >= n){
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* the process is gone: so is its image */
+static void
+procfree(Proc *p)
+{
+	char path[PATH_MAX];
+
+	if(p->image && imagepath(p->pid, path, sizeof path) == 0)
+		unlink(path);
+	free(p);
+}
+
+Proc *
+procget(Pinfo *pi, int create)
+{
+	Proc **l, *p;
+
+	for(l = &procs; (p = *l) != NULL; l = &p->next)
+		if(p->pid == pi->pid)
+			break;
+	if(p != NULL && p->start != pi->start && !p->busy){
+		*l = p->next;
+		procfree(p);
+		p = NULL;
+	}
+	if(p == NULL && create && (p = calloc(1, sizeof *p)) != NULL){
+		p->pid = pi->pid;
+		p->start = pi->start;
+		p->next = procs;
+		procs = p;
+	}
+	return p != NULL && p->start == pi->start ? p : NULL;
+}
+
+/* called between requests */
+void
+procgc(void)
+{
+	Proc **l, *p;
+	Pinfo pi;
+
+	for(l = &procs; (p = *l) != NULL; ){
+		if(!p->busy && (pinfo(p->pid, &pi) < 0 || pi.start != p->start)){
+			*l = p->next;
+			procfree(p);
+		}else
+			l = &p->next;
+	}
+}
+
+/* an image written after its process started is that process's */
+static int
+adoptable(int dfd, const char *name, Pinfo *pi, struct stat *st)
+{
+	struct timespec t;
+
+	if(strspn(name, "0123456789") != strlen(name))
+		return 0;
+	if(fstatat(dfd, name, st, 0) < 0 || !S_ISREG(st->st_mode))
+		return 0;
+	if(pinfo(atoi(name), pi) < 0)
+		return 0;
+	t = proctime(pi->start);
+	return st->st_mtim.tv_sec > t.tv_sec ||
+		(st->st_mtim.tv_sec == t.tv_sec && st->st_mtim.tv_nsec >= t.tv_nsec);
+}
+
+/*
+ * Images left by an earlier server: keep those whose process still
+ * runs (a frozen process outlives a restart); drop the rest, with
+ * any half-written .tmp.
+ */
+int
+procadopt(void)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	Pinfo pi;
+	Proc *p;
+	DIR *dir;
+
+	if(snprintf(path, sizeof path, "%s/images", store) >= (int)sizeof path){
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if(mkdir(path, 0755) < 0 && errno != EEXIST)
+		return -1;
+	if((dir = opendir(path)) == NULL)
+		return -1;
+	while((de = readdir(dir)) != NULL){
+		if(strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if(adoptable(dirfd(dir), de->d_name, &pi, &st) &&
+		    (p = procget(&pi, 1)) != NULL){
+			p->image = 1;
+			p->mtime = st.st_mtim;
+			continue;
+		}
+		unlinkat(dirfd(dir), de->d_name, 0);
+	}
+	closedir(dir);
+	return 0;
+}
+
+int
+procstatus(Pinfo *pi, Proc *p, char *buf, size_t n)
+{
+	struct passwd *pw;
+	char user[32];
+
+	if((pw = getpwuid(pi->uid)) != NULL)
+		snprintf(user, sizeof user, "%s", pw->pw_name);
+	else
+		snprintf(user, sizeof user, "%u", (unsigned)pi->uid);
+	return snprintf(buf, n, "%-16s %-12s %-10s\n", pi->name, user, pi->state);
+}
+
+int
+procerr(Pinfo *pi, Proc *p, char *buf, size_t n)
+{
+	if(p == NULL || p->err[0] == '\0'){
+		buf[0] = '\0';
+		return 0;
+	}
+	return snprintf(buf, n, "%s\n", p->err);
+}
+
+int
+procstats(Pinfo *pi, Proc *p, char *buf, size_t n)
+{
+	static Pstats zero;
+	const char *s;
+	size_t i, m;
+
+	s = (const char *)(p != NULL ? &p->stats : &zero);
+	m = 0;
+	for(i = 0; i < nelem(stattab) && m < n; i++){
+		switch(stattab[i].kind){
+		case Kint:
+			m += snprintf(buf+m, n-m, "%s %d\n", stattab[i].name,
+				*(const int *)(s+stattab[i].off));
+			break;
+		case Ku64:
+			m += snprintf(buf+m, n-m, "%s %llu\n", stattab[i].name,
+				(unsigned long long)*(const uint64_t *)(s+stattab[i].off));
+			break;
+		case Kms:
+			m += snprintf(buf+m, n-m, "%s %.3f\n", stattab[i].name,
+				*(const double *)(s+stattab[i].off));
+			break;
+		}
+	}
+	return m < n ? m : n-1;
+}
