@@ -35,6 +35,7 @@ struct Cmdtab {
 
 static int	cfreeze(Ctl *, const Cmdtab *, int, char **);
 static int	cplain(Ctl *, const Cmdtab *, int, char **);
+static int	cclone(Ctl *, const Cmdtab *, int, char **);
 
 static const Cmdtab cmdtab[] = {
 	{"freeze",	0, 2,	cfreeze,	0,	NULL,	"cannot freeze persistfs"},
@@ -43,6 +44,17 @@ static const Cmdtab cmdtab[] = {
 	{"kill",	0, 0,	cplain,		0,	pkill,	"cannot kill persistfs"},
 	{"stop",	0, 0,	cplain,		0,	pstop,	"cannot stop persistfs"},
 	{"start",	0, 0,	cplain,		0,	pstart,	NULL},
+	{"clone",	0, 3,	cclone,		0,	NULL,	"cannot clone persistfs"},
+};
+
+/* clone's options: which of the copy's fds a path replaces */
+static const struct {
+	char	*key;
+	int	fd;
+} cloneopts[] = {
+	{"stdin=",	0},
+	{"stdout=",	1},
+	{"stderr=",	2},
 };
 
 static int
@@ -139,6 +151,35 @@ cfreeze(Ctl *c, const Cmdtab *ct, int argc, char **argv)
 	if(pfreeze(c->pi.pid, path, &opt) < 0)
 		return enginefail(c);
 	c->p->image = 1;
+	return 0;
+}
+
+static int
+cclone(Ctl *c, const Cmdtab *ct, int argc, char **argv)
+{
+	Pclone opt;
+	pid_t pid;
+	size_t i, k;
+	int a;
+
+	memset(&opt, 0, sizeof opt);
+	for(a = 0; a < argc; a++){
+		for(i = 0; i < nelem(cloneopts); i++){
+			k = strlen(cloneopts[i].key);
+			if(strncmp(argv[a], cloneopts[i].key, k) == 0 && argv[a][k] != '\0')
+				break;
+		}
+		if(i == nelem(cloneopts))
+			return fail(c, EINVAL, "%s \"%s\"", Ebadclone, argv[a]);
+		opt.stdio[cloneopts[i].fd] = argv[a] + k;
+	}
+	opt.writer = fuse_req_ctx(c->req)->pid;
+	opt.release = release;
+	opt.arg = c;
+	pid = pclone(c->pi.pid, &opt);
+	if(pid < 0)
+		return enginefail(c);
+	procaddclone(c->p, pid);
 	return 0;
 }
 

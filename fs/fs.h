@@ -28,6 +28,7 @@ enum {
 	Qimage,
 	Qerr,
 	Qstats,
+	Qclones,
 };
 
 #define Qrunbase	(1ULL<<40)
@@ -46,10 +47,12 @@ enum {
 #define Ebadflag	"bad flag"
 #define Eperm		"permission denied"
 #define Ebusy		"freeze in progress"
+#define Ebadclone	"bad clone option"
 
 enum {
 	Maxmsg	= 1024,		/* longest ctl message */
 	Errlen	= 256,
+	Clonelen	= 1024,	/* pids of copies kept for clones, newest last */
 };
 
 typedef struct Dent Dent;
@@ -81,6 +84,7 @@ struct Proc {
 	int	busy;
 	char	err[Errlen];
 	Pstats	stats;
+	char	clones[Clonelen];
 	struct timespec	mtime;	/* of the last operation */
 	Proc	*next;
 };
@@ -106,6 +110,8 @@ int	imagepath(pid_t, char *, size_t);
 int	procstatus(Pinfo *, Proc *, char *, size_t);
 int	procerr(Pinfo *, Proc *, char *, size_t);
 int	procstats(Pinfo *, Proc *, char *, size_t);
+int	procclones(Pinfo *, Proc *, char *, size_t);
+void	procaddclone(Proc *, pid_t);
 
 /* ctl.c */
 void	ctlwrite(fuse_req_t, pid_t, const char *, size_t);

@@ -209,3 +209,29 @@ procstats(Pinfo *pi, Proc *p, char *buf, size_t n)
 	}
 	return m < n ? m : n-1;
 }
+
+int
+procclones(Pinfo *pi, Proc *p, char *buf, size_t n)
+{
+	if(p == NULL){
+		buf[0] = '\0';
+		return 0;
+	}
+	return snprintf(buf, n, "%s", p->clones);
+}
+
+/* one pid a line; when full the oldest lines go */
+void
+procaddclone(Proc *p, pid_t pid)
+{
+	char line[16], *nl;
+	size_t n, len;
+
+	n = snprintf(line, sizeof line, "%d\n", pid);
+	len = strlen(p->clones);
+	while(len + n >= sizeof p->clones && (nl = strchr(p->clones, '\n')) != NULL){
+		memmove(p->clones, nl + 1, len - (nl + 1 - p->clones) + 1);
+		len = strlen(p->clones);
+	}
+	memcpy(p->clones + len, line, n + 1);
+}

@@ -35,6 +35,7 @@ static Dirtab procdir[] = {
 	{"image",	Qimage,		S_IFREG|0700,	NULL},
 	{"err",		Qerr,		S_IFREG|0444,	procerr},
 	{"stats",	Qstats,		S_IFREG|0444,	procstats},
+	{"clones",	Qclones,	S_IFREG|0444,	procclones},
 };
 
 static struct timespec	boot;	/* of the server: times of the fixed nodes */

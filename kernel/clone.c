@@ -92,6 +92,8 @@ redirect(Tracee *c, const char *path, int fd)
 	static const int modes[] = {O_RDONLY, O_WRONLY|O_CREAT|O_TRUNC, O_WRONLY|O_CREAT|O_TRUNC};
 	long scratch, nfd;
 
+	if(tsysaddr(c) < 0)
+		return -1;
 	scratch = tinject(c, SYS_mmap, 0, Ipage, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0);
 	if(scratch < 0 && scratch > -4096)
 		goto fail;
