@@ -4,7 +4,9 @@
  * injected clone with CLONE_PARENT: the target's parent is the copy's,
  * so the target never hears of it), and both then re-issue the system
  * call the target was about to make.  Nothing is hooked before the
- * request and nothing stays hooked after it.
+ * request and nothing stays hooked after it.  As with fork(2), the copy
+ * of a multithreaded process has one thread: the main one, whose next
+ * system call it is made at.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -143,7 +145,7 @@ pclone(pid_t pid, Pclone *o)
 {
 	Tracee t, c;
 	pid_t child = -1;
-	int n, entry = 0;
+	int entry = 0;
 	double t0 = now();
 
 	memset(&c, 0, sizeof c);
@@ -151,13 +153,8 @@ pclone(pid_t pid, Pclone *o)
 		werrstr("cannot clone persistfs");
 		return -1;
 	}
-	n = nthreads(pid);
-	if(n < 0){
+	if(nthreads(pid) < 0){
 		werrstr("process exited");
-		return -1;
-	}
-	if(n > 1){
-		werrstr("unsupported: %d threads", n);
 		return -1;
 	}
 	if(tseize(&t, pid, pid) < 0)
