@@ -40,8 +40,9 @@ istty(struct stat *sb)
 {
 	unsigned maj = major(sb->st_rdev);
 
-	/* pty slaves, virtual consoles and serial lines, /dev/tty, /dev/console */
-	return S_ISCHR(sb->st_mode) && ((maj >= 136 && maj <= 143) || maj == 4 || maj == 5);
+	/* pty slaves, virtual consoles and serial lines, /dev/tty, /dev/console; not /dev/ptmx */
+	return S_ISCHR(sb->st_mode) && ((maj >= 136 && maj <= 143) || maj == 4 ||
+		(maj == 5 && minor(sb->st_rdev) < 2));
 }
 
 static int
@@ -97,6 +98,10 @@ dumpfd(pid_t pid, int fd, Img *m, const char *skipdir)
 	}
 	if(stat(path, &sb) < 0)
 		return 0;
+	if(S_ISCHR(sb.st_mode) && major(sb.st_rdev) == 5 && minor(sb.st_rdev) == 2){
+		werrstr("unsupported: fd %d is a pty master", fd);
+		return -1;
+	}
 	if(istty(&sb))
 		f.kind = Dtty;
 	else if(link[0] != '/'){

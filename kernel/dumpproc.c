@@ -173,12 +173,42 @@ gone:
 	return -1;
 }
 
+/*
+ * Resource limits, from /proc/pid/limits: prlimit(2) on another user's
+ * process needs CAP_SYS_RESOURCE, which root may lack.  The rows come
+ * in RLIMIT_* order, the soft and hard columns at fixed places.
+ */
+static int
+dumplimits(pid_t pid, Iproc *p)
+{
+	char path[64], *s, *l, *v;
+	int i, j;
+
+	snprintf(path, sizeof path, "/proc/%d/limits", pid);
+	s = readfile(path, NULL);
+	if(s == NULL)
+		return -1;
+	l = strchr(s, '\n');
+	for(i = 0; l != NULL && i < Nrlim; i++){
+		l++;
+		if(strlen(l) < 48)
+			break;
+		for(j = 0; j < 2; j++){
+			v = l + (j == 0 ? 26 : 47);
+			p->rlim[i][j] = strncmp(v, "unlimited", 9) == 0 ? RLIM_INFINITY : strtoull(v, NULL, 10);
+		}
+		l = strchr(l, '\n');
+	}
+	p->nrlim = i;
+	free(s);
+	return 0;
+}
+
 int
 dumpproc(Tracee *t, Img *m)
 {
 	Iproc *p = &m->proc;
 	char path[64], buf[4096];
-	struct rlimit rl;
 	uint64_t scratch, it[4];
 	ssize_t n;
 	long r;
@@ -221,13 +251,8 @@ dumpproc(Tracee *t, Img *m)
 	p->personality = strtoul(buf, NULL, 16);
 	if(procstr(t->pid, "comm", p->comm, sizeof p->comm) < 0)
 		goto gone;
-	for(i = 0; i < RLIM_NLIMITS && i < Nrlim; i++){
-		if(prlimit(t->pid, i, NULL, &rl) < 0)
-			goto gone;
-		p->rlim[i][0] = rl.rlim_cur;
-		p->rlim[i][1] = rl.rlim_max;
-	}
-	p->nrlim = i;
+	if(dumplimits(t->pid, p) < 0)
+		goto gone;
 	return 0;
 fail:
 	tinject(t, SYS_munmap, scratch, Ipage, 0, 0, 0, 0);

@@ -29,12 +29,13 @@ static const struct {
 	{"unsupported",			EOPNOTSUPP},
 	{"no space",			ENOSPC},
 	{"file too large",		EFBIG},
+	{"persistfs",			EDEADLK},	/* cannot freeze (stop, kill, clone) persistfs */
+	{"no such file",		ENOENT},
+	{"cannot stop",			EBUSY},
 	{"image",			ENOEXEC},
 	{"cpu lacks",			ENOEXEC},
 	{"did not stop",		ETIMEDOUT},
-	{"persistfs",			EDEADLK},	/* cannot freeze (stop, kill, clone) persistfs */
 	{"not frozen",			EINVAL},
-	{"no such file",		ENOENT},
 	{"out of memory",		ENOMEM},
 };
 

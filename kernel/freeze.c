@@ -148,6 +148,8 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 	}
 	tstop = now();
 	st->stopms = tstop - t0;
+	if(opt->flags & Flean)
+		m.hdr.flags |= Hlean;
 	if(imgcreate(&m, tmp) < 0 || dumpproc(&t, &m) < 0)
 		goto fail;
 	if(dumpmem(&t, &m, opt->flags & Flean) < 0 || dumpfds(pid, &m, opt->skipdir) < 0)

@@ -21,7 +21,6 @@ enum {
 	Nrlim		= 16,
 	Nsig		= 64,
 	Ncpu		= 8,
-	Tramplen	= 2*Ipage,	/* restorer leftovers kept in a resumed process */
 	Nil		= 0xffffffff,	/* no string, no index */
 };
 

@@ -60,6 +60,22 @@ setsignals(void)
 			sys3(SYS_setitimer_, i, p->itimer[i], 0);
 }
 
+/* the saved limits, as far as the runner's hard limits allow */
+static void
+setlimits(Iproc *p)
+{
+	uint64_t cur[2], lim[2];
+	uint32_t i;
+
+	for(i = 0; i < p->nrlim; i++){
+		if(sys4(SYS_prlimit64, 0, i, 0, cur) < 0)
+			continue;
+		lim[1] = p->rlim[i][1] < cur[1] ? p->rlim[i][1] : cur[1];
+		lim[0] = p->rlim[i][0] < lim[1] ? p->rlim[i][0] : lim[1];
+		sys4(SYS_prlimit64, 0, i, lim, 0);
+	}
+}
+
 static void
 setthread(Ithread *t)
 {
@@ -143,6 +159,7 @@ resumetask(void)
 	void (*out)(uint64_t, uint64_t, uint64_t);
 
 	setsignals();
+	setlimits(p);
 	sys1(SYS_umask, p->umask);
 	sys1(SYS_personality, p->personality);
 	sys2(SYS_prctl, PR_SET_NAME, p->comm);
