@@ -55,7 +55,7 @@ ppid() {
 	# the copy's first count is one the original also prints next: same point
 	first=$(head -1 "$T/copy" | awk '{ print $1 }')
 	wait_for "^$first " "$T/out"
-	! grep -q FAIL "$T/copy" "$T/out"
+	not grep -q FAIL "$T/copy" "$T/out"
 	# both go on
 	growing "$T/out"
 	growing "$T/copy"
