@@ -92,15 +92,22 @@ become(const Pcred *c)
 pid_t
 presume(const char *path, const Pcred *cred)
 {
-	int p[2], fd, st;
+	int p[2], fd, st, img;
 	char env[32], msg[512], *envp[] = {env, NULL}, *argv[] = {"image", NULL};
 	pid_t pid;
 	ssize_t n, r;
 
 	if(pcheck(path) < 0)
 		return -1;
+	/* exec through an fd opened here: the runner need not reach the store's directory */
+	img = open(path, O_RDONLY|O_CLOEXEC);
+	if(img < 0){
+		werrstr("image: %s", strerror(errno));
+		return -1;
+	}
 	if(pipe2(p, O_CLOEXEC) < 0){
 		werrstr("pipe: %s", strerror(errno));
+		close(img);
 		return -1;
 	}
 	pid = fork();
@@ -108,6 +115,7 @@ presume(const char *path, const Pcred *cred)
 		werrstr("fork: %s", strerror(errno));
 		close(p[0]);
 		close(p[1]);
+		close(img);
 		return -1;
 	}
 	if(pid == 0){
@@ -124,11 +132,12 @@ presume(const char *path, const Pcred *cred)
 		fd = dup(p[1]);	/* without close-on-exec */
 		snprintf(env, sizeof env, "PERSIST_READY=%d", fd);
 		signal(SIGPIPE, SIG_DFL);
-		execve(path, argv, envp);
+		execveat(img, "", argv, envp, AT_EMPTY_PATH);
 		dprintf(fd, "image: %s\n", strerror(errno));
 		_exit(127);
 	}
 	close(p[1]);
+	close(img);
 	n = 0;
 	while(n < (ssize_t)sizeof msg - 1 && (r = read(p[0], msg + n, sizeof msg - 1 - n)) != 0){
 		if(r < 0 && errno == EINTR)
