@@ -93,3 +93,29 @@ teardown() {
 	grep -qF "$T/bin/counter" "$T/img.err" || fail "stderr: $(cat "$T/img.err")"
 	[ "$(lines "$T/out")" -eq "$n" ]
 }
+
+@test "another kernel's vdso (forced by PERSIST_VDSO=redirect): clock calls go through to this one" {
+	spawn "$PROG/clock" "$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	freeze_image "$pid" "$T/img"
+	n=$(lines "$T/out")
+	last=$(tail -1 "$T/out")
+	vdso=$(awk '/\[vdso\]/ { print $1 }' /proc/$pid/maps)
+	kill9 "$pid"
+	PERSIST_VDSO=redirect resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 5))
+	# the saved vdso's place holds the old code now; the kernel's is elsewhere
+	now=$(awk '/\[vdso\]/ { print $1 }' /proc/$RESUME_PID/maps)
+	[ -n "$now" ] && [ "$now" != "$vdso" ] || fail "vdso at $now, saved at $vdso"
+	grep -q "^${vdso%%-*}-.* r-xp " /proc/$RESUME_PID/maps || fail "no code at the saved vdso ${vdso%%-*}"
+	kill9 "$RESUME_PID"
+	# the count goes on; the times are now's: realtime within 2 s, monotonic never back
+	awk -v n="$n" -v now="$(date +%s)" -v last="$last" '
+		BEGIN { split(last, l, " ") }
+		NR != $1 + 1 { print "line " NR " counts " $1; exit 1 }
+		NR > n {
+			if($2 < now - 2 || $2 > now + 2) { print "realtime " $2 ", now " now; exit 1 }
+			if($3 < l[3]) { print "monotonic went back: " $3 " < " l[3]; exit 1 }
+		}' "$T/out"
+}
