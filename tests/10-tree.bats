@@ -3,25 +3,6 @@
 
 load helper
 
-setup_file() {
-	start_persistfs
-}
-
-teardown_file() {
-	teardown_procs
-	stop_persistfs
-}
-
-setup() {
-	requires_root
-	ensure_persistfs
-	T=$BATS_TEST_TMPDIR
-}
-
-teardown() {
-	teardown_procs
-}
-
 @test "ls lists a directory per live process, and run and saved" {
 	spawn "$PROG/counter" >"$T/out"
 	wait_for_lines "$T/out" 2

@@ -3,25 +3,6 @@
 
 load helper
 
-setup_file() {
-	start_persistfs
-}
-
-teardown_file() {
-	teardown_procs
-	stop_persistfs
-}
-
-setup() {
-	requires_root
-	ensure_persistfs
-	T=$BATS_TEST_TMPDIR
-}
-
-teardown() {
-	teardown_procs
-}
-
 @test "freeze returns with the image complete and the process stopped" {
 	spawn "$PROG/counter" >"$T/out"
 	pid=$SPAWN_PID

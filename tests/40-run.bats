@@ -6,10 +6,6 @@ load helper
 
 U=persist_t1
 
-setup_file() {
-	start_persistfs
-}
-
 teardown_file() {
 	teardown_procs
 	stop_persistfs
@@ -17,16 +13,6 @@ teardown_file() {
 		userdel "$U" 2>/dev/null || true
 	fi
 	rm -rf "$BATS_FILE_TMPDIR/u"
-}
-
-setup() {
-	requires_root
-	ensure_persistfs
-	T=$BATS_TEST_TMPDIR
-}
-
-teardown() {
-	teardown_procs
 }
 
 # runpid NAME: the pid run/NAME reads, which must be a live process

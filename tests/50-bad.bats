@@ -4,25 +4,6 @@
 
 load helper
 
-setup_file() {
-	start_persistfs
-}
-
-teardown_file() {
-	teardown_procs
-	stop_persistfs
-}
-
-setup() {
-	requires_root
-	ensure_persistfs
-	T=$BATS_TEST_TMPDIR
-}
-
-teardown() {
-	teardown_procs
-}
-
 # a counter image in $T/img, its output in $T/out, the original killed
 counter_image() {
 	spawn "$PROG/counter" >"$T/out"

@@ -5,25 +5,10 @@
 
 load helper
 
-setup_file() {
-	start_persistfs
-}
-
-teardown_file() {
-	teardown_procs
-	stop_persistfs
-}
-
 setup() {
-	requires_root
-	ensure_persistfs
-	T=$BATS_TEST_TMPDIR
+	testsetup
 	mkdir -p "$T/bin"
 	cp "$PROG/counter" "$T/bin/counter"
-}
-
-teardown() {
-	teardown_procs
 }
 
 @test "the program's binary deleted before the resume: it still resumes" {

@@ -4,25 +4,6 @@
 
 load helper
 
-setup_file() {
-	start_persistfs
-}
-
-teardown_file() {
-	teardown_procs
-	stop_persistfs
-}
-
-setup() {
-	requires_root
-	ensure_persistfs
-	T=$BATS_TEST_TMPDIR
-}
-
-teardown() {
-	teardown_procs
-}
-
 @test "a script snaps itself, goes on, and its image resumes just after the snap" {
 	spawn bash -c 'i=0; while :; do echo $i; i=$((i+1)); if [ $i = 20 ]; then echo snap > $PERSIST/$$/ctl; echo snapped; fi; sleep 0.05; done' >"$T/out" 2>&1
 	pid=$SPAWN_PID

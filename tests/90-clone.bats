@@ -18,12 +18,6 @@ teardown_file() {
 	userdel "$U" >/dev/null 2>&1 || true
 }
 
-setup() {
-	requires_root
-	ensure_persistfs
-	T=$BATS_TEST_TMPDIR
-}
-
 teardown() {
 	[ -z "${SOCK:-}" ] || tmux -L "$SOCK" kill-server 2>/dev/null || true
 	teardown_procs

@@ -438,3 +438,28 @@ check_counter() {
 lastline() {
 	tail -n 1 "$1"
 }
+
+# the usual suite: its own persistfs, everything started killed after
+# each test.  A suite that needs more defines these again after `load`.
+setup_file() {
+	start_persistfs
+}
+
+teardown_file() {
+	teardown_procs
+	stop_persistfs
+}
+
+testsetup() {
+	requires_root
+	ensure_persistfs
+	T=$BATS_TEST_TMPDIR
+}
+
+setup() {
+	testsetup
+}
+
+teardown() {
+	teardown_procs
+}
