@@ -107,6 +107,7 @@ Proc	*procget(Pinfo *, int);
 void	procgc(void);
 int	procadopt(void);
 int	imagepath(pid_t, char *, size_t);
+int	storepath(char *, size_t, const char *, const char *);
 int	procstatus(Pinfo *, Proc *, char *, size_t);
 int	procerr(Pinfo *, Proc *, char *, size_t);
 int	procstats(Pinfo *, Proc *, char *, size_t);

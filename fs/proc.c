@@ -45,14 +45,24 @@ static const struct {
 
 static Proc	*procs;
 
+/* store/dir/name into buf, or ENAMETOOLONG */
 int
-imagepath(pid_t pid, char *buf, size_t n)
+storepath(char *buf, size_t n, const char *dir, const char *name)
 {
-	if((size_t)snprintf(buf, n, "%s/images/%d", store, pid) >= n){
+	if((size_t)snprintf(buf, n, "%s/%s/%s", store, dir, name) >= n){
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	return 0;
+}
+
+int
+imagepath(pid_t pid, char *buf, size_t n)
+{
+	char name[16];
+
+	snprintf(name, sizeof name, "%d", pid);
+	return storepath(buf, n, "images", name);
 }
 
 /* the process is gone: so is its image */

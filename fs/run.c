@@ -55,11 +55,7 @@ findq(uint64_t q)
 static int
 runpath(const char *name, char *buf, size_t n)
 {
-	if((size_t)snprintf(buf, n, "%s/run/%s", store, name) >= n){
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
+	return storepath(buf, n, "run", name);
 }
 
 /* new bytes: whatever ran before is no longer what the file holds */
