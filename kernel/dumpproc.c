@@ -61,12 +61,16 @@ dumpthread(Tracee *t, Img *m, uint64_t scratch)
 	Ithread th;
 	struct rseqconf rc;
 	struct iovec iov;
+	char x0[64];
 	uint64_t ss[3], tidaddr, head;
 	size_t len;
 	char *x;
 
 	memset(&th, 0, sizeof th);
 	th.tid = t->tid;
+	snprintf(x0, sizeof x0, "task/%d/comm", t->tid);
+	if(procstr(t->pid, x0, th.comm, sizeof th.comm) < 0)
+		goto gone;
 	memcpy(th.regs, &t->image, sizeof th.regs);
 	if(ptrace(PTRACE_GETSIGMASK, t->tid, sizeof th.sigmask, &th.sigmask) < 0)
 		goto gone;
@@ -205,8 +209,9 @@ dumplimits(pid_t pid, Iproc *p)
 }
 
 int
-dumpproc(Tracee *t, Img *m)
+dumpproc(Group *g, Img *m)
 {
+	Tracee *t = &g->t[0];
 	Iproc *p = &m->proc;
 	char path[64], buf[4096];
 	uint64_t scratch, it[4];
@@ -223,7 +228,12 @@ dumpproc(Tracee *t, Img *m)
 		return -1;
 	}
 	scratch = r;
-	if(dumpthread(t, m, scratch) < 0 || dumpsignals(t, m, scratch) < 0)
+	for(i = 0; i < g->n; i++){
+		g->t[i].sysaddr = t->sysaddr;
+		if(dumpthread(&g->t[i], m, scratch) < 0)
+			goto fail;
+	}
+	if(dumpsignals(t, m, scratch) < 0)
 		goto fail;
 	for(i = 0; i < 3; i++){
 		if(ask(t, scratch, it, sizeof it, SYS_getitimer, i, scratch, 0, 0) < 0)

@@ -8,7 +8,7 @@
 
 enum {
 	Stopwait	= 5000,	/* ms to wait for a thread to reach a stop */
-	Maxthreads	= 1,	/* threads are a later issue: refuse more */
+	Maxthreads	= 256,	/* threads of one process we take */
 };
 
 /* ptrace.c: one stopped thread */
@@ -27,6 +27,16 @@ struct Tracee {
 	int	stopsig;	/* SIGTRAP, or the signal of a group stop */
 };
 
+/* all the threads of a process, the main one first */
+typedef struct Group Group;
+struct Group {
+	Tracee	t[Maxthreads];
+	int	n;
+};
+
+int	gseize(Group *g, pid_t pid);
+int	gwait(Group *g, int ms);
+void	gdetach(Group *g, int stop);
 int	tseize(Tracee *t, pid_t pid, pid_t tid);
 int	tinterrupt(Tracee *t);
 int	twait(Tracee *t, int ms);
@@ -72,7 +82,7 @@ int	imgfinish(Img *m);
 void	imgfree(Img *m);
 
 /* dump*.c: the parts of a stopped process */
-int	dumpproc(Tracee *t, Img *m);
+int	dumpproc(Group *g, Img *m);
 int	dumpmem(Tracee *t, Img *m, int lean);
 int	dumpfds(pid_t pid, Img *m, const char *skipdir);
 

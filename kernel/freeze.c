@@ -98,12 +98,12 @@ isthread(pid_t pid, pid_t tid)
 int
 pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 {
-	Tracee t;
+	Group *g;
 	Img m;
 	Pstats local, *st;
 	char tmp[PATH_MAX + 8];
 	double t0, tstop;
-	int n, snap = opt->flags & Fsnap;
+	int snap = opt->flags & Fsnap;
 
 	st = opt->stats != NULL ? opt->stats : &local;
 	memset(st, 0, sizeof *st);
@@ -115,16 +115,6 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 		werrstr("cannot freeze persistfs");
 		return -1;
 	}
-	n = nthreads(pid);
-	if(n < 0){
-		werrstr("process exited");
-		return -1;
-	}
-	if(n > Maxthreads){
-		werrstr("unsupported: %d threads", n);
-		return -1;
-	}
-	st->threads = n;
 	if(header(pid, &m) < 0){
 		werrstr("process exited");
 		return -1;
@@ -133,15 +123,19 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 	   roomfor(path, strtoull(tmp, NULL, 10) * 1024 + (1<<20)) < 0)
 		return -1;
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	if(tseize(&t, pid, pid) < 0)
+	g = calloc(1, sizeof *g);
+	if(g == NULL){
+		werrstr("out of memory");
 		return -1;
-	if(tinterrupt(&t) < 0)
+	}
+	if(gseize(g, pid) < 0)
 		goto fail;
+	st->threads = g->n;
 	if(opt->release != NULL && isthread(pid, opt->writer)){
 		/* the writer waits for our reply and cannot stop before it */
 		opt->release(opt->arg);
 	}
-	if(twait(&t, Stopwait) < 0){
+	if(gwait(g, Stopwait) < 0){
 		if(procstr(pid, "wchan", tmp, sizeof tmp) == 0 && strstr(tmp, "fuse") != NULL)
 			werrstr("process is blocked in a fuse request and cannot stop");
 		goto fail;
@@ -150,13 +144,13 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 	st->stopms = tstop - t0;
 	if(opt->flags & Flean)
 		m.hdr.flags |= Hlean;
-	if(imgcreate(&m, tmp) < 0 || dumpproc(&t, &m) < 0)
+	if(imgcreate(&m, tmp) < 0 || dumpproc(g, &m) < 0)
 		goto fail;
-	if(dumpmem(&t, &m, opt->flags & Flean) < 0 || dumpfds(pid, &m, opt->skipdir) < 0)
+	if(dumpmem(&g->t[0], &m, opt->flags & Flean) < 0 || dumpfds(pid, &m, opt->skipdir) < 0)
 		goto fail;
 	st->memms = now() - tstop;
 	if(snap){
-		tdetach(&t, 0);
+		gdetach(g, 0);
 		st->stoppedms = now() - tstop;
 	}
 	if(imgfinish(&m) < 0)
@@ -166,14 +160,16 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 		goto fail;
 	st->syncms = now() - tstop - st->memms - st->writems;
 	if(!snap){
-		tdetach(&t, 1);
+		gdetach(g, 1);
 		st->stoppedms = now() - tstop;
 	}
 	imgfree(&m);
+	free(g);
 	st->totalms = now() - t0;
 	return 0;
 fail:
-	tdetach(&t, 0);
+	gdetach(g, 0);
+	free(g);
 	if(m.fd >= 0)
 		unlink(tmp);
 	imgfree(&m);

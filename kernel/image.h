@@ -132,7 +132,8 @@ struct Ithread {
 	uint64_t	sssp;		/* sigaltstack */
 	uint64_t	sssize;
 	uint32_t	ssflags;
-	uint32_t	xsave;		/* blob offset, 64-byte aligned */
+	uint32_t	xsave;		/* blob offset */
+	char	comm[16];	/* the thread's name */
 };
 
 /* Ivma.kind */

@@ -4,6 +4,7 @@
  * persistfs dies at any later point the kernel detaches a thread that
  * is exactly as it was.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sys/auxv.h>
@@ -312,4 +313,85 @@ tsysaddr(Tracee *t)
 	}
 	t->sysaddr = base + off;
 	return 0;
+}
+
+/*
+ * Every thread of a process.  Threads started while we seize are
+ * caught by reading the task list again until it holds no one new.
+ */
+int
+gseize(Group *g, pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *de;
+	pid_t tid;
+	int i, fresh;
+	Tracee *t;
+
+	memset(g, 0, sizeof *g);
+	snprintf(path, sizeof path, "/proc/%d/task", pid);
+	do{
+		fresh = 0;
+		d = opendir(path);
+		if(d == NULL){
+			werrstr("process exited");
+			return -1;
+		}
+		while((de = readdir(d)) != NULL){
+			tid = atoi(de->d_name);
+			if(tid <= 0)
+				continue;
+			for(i = 0; i < g->n && g->t[i].tid != tid; i++)
+				;
+			if(i < g->n)
+				continue;
+			if(g->n == Maxthreads){
+				closedir(d);
+				werrstr("unsupported: more than %d threads", Maxthreads);
+				return -1;
+			}
+			t = &g->t[g->n];
+			if(tseize(t, pid, tid) < 0 || tinterrupt(t) < 0){
+				if(tid == pid){
+					closedir(d);
+					return -1;
+				}
+				t->seized = 0;	/* a thread that just ended */
+				continue;
+			}
+			g->n++;
+			fresh = 1;
+		}
+		closedir(d);
+	}while(fresh);
+	/* the main thread first: the restorer is it */
+	for(i = 0; i < g->n; i++)
+		if(g->t[i].tid == pid && i != 0){
+			Tracee x = g->t[0];
+
+			g->t[0] = g->t[i];
+			g->t[i] = x;
+		}
+	return 0;
+}
+
+int
+gwait(Group *g, int ms)
+{
+	int i;
+
+	for(i = 0; i < g->n; i++)
+		if(twait(&g->t[i], ms) < 0)
+			return -1;
+	return 0;
+}
+
+void
+gdetach(Group *g, int stop)
+{
+	int i;
+
+	for(i = 0; i < g->n; i++)
+		tdetach(&g->t[i], stop && i == 0);
 }

@@ -191,7 +191,7 @@ rmain(long *sp)
 	for(i = 0; i < (uint32_t)ctx.ncur; i++)
 		if(ctx.cur[i].end - ctx.cur[0].start > parklen)
 			parklen = ctx.cur[i].end - ctx.cur[0].start;
-	ctx.holelen = ctx.tramplen + codelen + metalen + arrlen + Stack + pageup(parklen);
+	ctx.holelen = ctx.tramplen + codelen + metalen + arrlen + Stack + nthr * Tstack + pageup(parklen);
 	findhole(ctx.holelen);
 
 	off = ctx.hole + ctx.tramplen + codelen;
@@ -202,6 +202,8 @@ rmain(long *sp)
 	ctx.tmpfd = (int *)off;
 	ctx.leanfd = ctx.tmpfd + n;
 	off += arrlen + Stack;
+	ctx.tstacks = off;
+	off += nthr * Tstack;
 	ctx.park = off;
 	ctx.tramp = ctx.hole;
 
@@ -210,7 +212,7 @@ rmain(long *sp)
 	/* last: the copy takes ctx as it is now */
 	memcpy((void *)(ctx.hole + ctx.tramplen), _rbase, _rend - _rbase);
 	fn = (void (*)(void *))(ctx.hole + ctx.tramplen + ((char *)stage2 - _rbase));
-	jumpstack(fn, 0, (void *)(ctx.park - 64));
+	jumpstack(fn, 0, (void *)(ctx.tstacks - 64));
 }
 
 

@@ -5,6 +5,7 @@
 enum {
 	Nvdso	= 4,		/* [vvar] [vvar_vclock] [vdso] */
 	Stack	= 64*1024,	/* restorer's own stack in the hole */
+	Tstack	= 16*1024,	/* each other thread's, while it sets itself up */
 	Top	= 0x7ffffffff000UL,	/* 47-bit user address space */
 };
 
@@ -29,6 +30,7 @@ struct Rctx {
 	uint64_t	park;	/* where the vdso waits while memory is rebuilt */
 	uint64_t	tramp;	/* page left behind: trampoline and frame */
 	uint64_t	tramplen;
+	uint64_t	tstacks;	/* stacks of the other threads */
 	int	*tmpfd;		/* per Ifd: the open file it becomes */
 	int	*leanfd;	/* per Ifile */
 	int	cwdfd;
@@ -63,4 +65,5 @@ void	placefds(void);
 void	resumetask(void) __attribute__((noreturn));
 /* start.S */
 void	jumpstack(void (*fn)(void *), void *arg, void *sp) __attribute__((noreturn));
-extern char tramp[], tramp_end[];
+extern char tramp[], tramp_end[], ttramp[], ttramp_end[];
+long	rclone(long flags, void *stack, void (*fn)(void *), void *arg);

@@ -18,6 +18,28 @@ jumpstack:
 	call	*%rax
 	ud2
 
+/* long rclone(long flags, void *stack, void (*fn)(void *), void *arg): a thread on stack runs fn(arg) */
+	.globl rclone
+rclone:
+	push	%r12
+	push	%r13
+	mov	%rdx, %r12
+	mov	%rcx, %r13
+	mov	$56, %eax		/* clone */
+	xor	%edx, %edx
+	xor	%r10d, %r10d
+	xor	%r8d, %r8d
+	syscall
+	test	%rax, %rax
+	jnz	1f
+	xor	%ebp, %ebp
+	mov	%r13, %rdi
+	call	*%r12
+	ud2
+1:	pop	%r13
+	pop	%r12
+	ret
+
 /*
  * Copied into the page left behind in the resumed process: unmap the
  * rest of the restorer, then rt_sigreturn into the saved registers.
@@ -32,4 +54,17 @@ tramp:
 	syscall
 	ud2
 tramp_end:
+
+/*
+ * The same for every other thread: onto its frame, say so (rdi: its
+ * flag, in the page left behind), and return to its registers.
+ */
+	.globl ttramp, ttramp_end
+ttramp:
+	mov	%rdx, %rsp
+	movl	$1, (%rdi)
+	mov	$15, %eax
+	syscall
+	ud2
+ttramp_end:
 	.section .note.GNU-stack,"",@progbits

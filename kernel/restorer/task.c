@@ -7,7 +7,9 @@
 #include "rst.h"
 
 enum {
-	SYS_rt_sigaction_ = 13, SYS_setitimer_ = 38,
+	SYS_rt_sigaction_ = 13, SYS_setitimer_ = 38, SYS_sched_yield = 24,
+	Ttramp = 1024,		/* in the page left behind: the other threads' trampoline */
+	Tflags = 2048,		/* and their flags, one int each */
 	UC_FP_XSTATE = 1, UC_SIGCONTEXT_SS = 2, UC_STRICT_RESTORE_SS = 4,
 	Magic1 = 0x46505853, Magic2 = 0x46505845,
 	Swbytes = 464,		/* software-reserved bytes of the fxsave area */
@@ -81,6 +83,7 @@ setthread(Ithread *t)
 {
 	int tid = sys0(SYS_gettid);
 
+	sys2(SYS_prctl, PR_SET_NAME, t->comm);
 	if(t->tidaddr != 0){
 		sys1(SYS_set_tid_address, t->tidaddr);
 		*(int *)t->tidaddr = tid;	/* glibc's cached tid */
@@ -149,27 +152,69 @@ putframe(Ithread *t, char *at)
 	return (uint64_t)&f->ucflags;	/* the kernel finds the frame at sp - 8 */
 }
 
+typedef struct Start Start;
+struct Start {
+	Ithread	*t;
+	uint64_t	sp;	/* its frame */
+	int	*done;	/* its flag */
+};
+
+/* each other thread, on its own stack in the hole */
+static void
+threadmain(void *arg)
+{
+	Start *s = arg;
+	void (*out)(int *, uint64_t, uint64_t);
+
+	setthread(s->t);
+	out = (void (*)(int *, uint64_t, uint64_t))(ctx.tramp + Ttramp);
+	out(s->done, 0, s->sp);
+}
+
 void
 resumetask(void)
 {
 	Iproc *p = sect(Sproc, 0);
-	Ithread *t = sect(Sthread, 0);
-	char *tr = (char *)ctx.tramp;
-	uint64_t sp, len;
+	Ithread *t;
+	char *tr = (char *)ctx.tramp, *at;
+	uint64_t sp, len, all = ~0UL;
+	uint32_t i, n;
+	int *done;
+	Start st[256];
 	void (*out)(uint64_t, uint64_t, uint64_t);
 
+	t = sect(Sthread, &n);
+	if(n > sizeof st/sizeof st[0])
+		fail("too many threads", 0);
 	setsignals();
 	setlimits(p);
 	sys1(SYS_umask, p->umask);
 	sys1(SYS_personality, p->personality);
 	sys2(SYS_prctl, PR_SET_NAME, p->comm);
-	setthread(t);
+	/* no signal until each thread has its own mask from its frame */
+	sys4(SYS_rt_sigprocmask, 2, &all, 0, 8);
 
 	memcpy(tr, Pmagic, sizeof Pmagic);
 	len = ctx.tramplen;
 	memcpy(tr + 16, &len, 8);
 	memcpy(tr + 64, tramp, tramp_end - tramp);
-	sp = putframe(t, tr + Ipage);
+	memcpy(tr + Ttramp, ttramp, ttramp_end - ttramp);
+	done = (int *)(tr + Tflags);
+	at = tr + Ipage;
+	sp = putframe(&t[0], at);
+	for(i = 1; i < n; i++){
+		at += 1024 + 64 + (t[i-1].xsize > ctx.xsize ? t[i-1].xsize : ctx.xsize);
+		st[i].t = &t[i];
+		st[i].sp = putframe(&t[i], at);
+		st[i].done = &done[i];
+		done[i] = 0;
+		if(rclone(0x50f00, (char *)ctx.tstacks + i * Tstack, threadmain, &st[i]) < 0)
+			fail("cannot start thread", 0);
+	}
+	setthread(&t[0]);
+	for(i = 1; i < n; i++)
+		while(*(volatile int *)&done[i] == 0)
+			sys0(SYS_sched_yield);
 	sys3(SYS_mprotect, tr, ctx.tramplen, PROT_READ|PROT_EXEC);
 	if(ctx.readyfd >= 0){
 		sys3(SYS_write, ctx.readyfd, "ok\n", 3);
