@@ -56,7 +56,8 @@ under(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == 0);
 }
 
-static int
+/* fdinfo's text, with pos and flags taken into f */
+static char *
 fdinfo(pid_t pid, int fd, Ifd *f)
 {
 	char path[64], *s, *p;
@@ -64,22 +65,22 @@ fdinfo(pid_t pid, int fd, Ifd *f)
 	snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", pid, fd);
 	s = readfile(path, NULL);
 	if(s == NULL)
-		return -1;
+		return NULL;
 	p = strstr(s, "pos:");
 	f->pos = p ? strtoull(p + 4, NULL, 10) : 0;
 	p = strstr(s, "flags:");
 	f->flags = p ? strtoul(p + 6, NULL, 8) : 0;
-	free(s);
-	return 0;
+	return s;
 }
 
 static int
 dumpfd(pid_t pid, int fd, Img *m, const char *skipdir)
 {
-	char path[64], link[4096];
+	char path[64], link[4096], *info;
 	struct stat sb;
 	ssize_t n;
 	Ifd f;
+	int r;
 
 	memset(&f, 0, sizeof f);
 	f.fd = fd;
@@ -89,8 +90,15 @@ dumpfd(pid_t pid, int fd, Img *m, const char *skipdir)
 	if(n < 0)
 		return errno == ENOENT ? 0 : -1;	/* closed meanwhile */
 	link[n] = 0;
-	if(fdinfo(pid, fd, &f) < 0)
+	info = fdinfo(pid, fd, &f);
+	if(info == NULL)
 		return 0;
+	r = anonfd(pid, fd, link, info, &f, m);
+	free(info);
+	if(r < 0)
+		return -1;
+	if(r > 0)
+		return bufadd(&m->fds, &f, sizeof f);
 	/* before stat: a stat of our own mount would wait on the request we are serving */
 	if(under(link, skipdir)){
 		f.kind = Dnull;
@@ -152,5 +160,5 @@ dumpfds(pid_t pid, Img *m, const char *skipdir)
 			m->st->fds++;
 		}
 	closedir(d);
-	return r;
+	return r < 0 ? r : pipescheck(m);
 }

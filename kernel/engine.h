@@ -85,5 +85,7 @@ void	imgfree(Img *m);
 int	dumpproc(Group *g, Img *m);
 int	dumpmem(Tracee *t, Img *m, int lean);
 int	dumpfds(pid_t pid, Img *m, const char *skipdir);
+int	anonfd(pid_t pid, int fd, const char *link, const char *info, Ifd *f, Img *m);
+int	pipescheck(Img *m);
 
 double	now(void);	/* ms */

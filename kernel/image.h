@@ -178,6 +178,11 @@ enum {
 	Dstd,		/* fd 0-2 on a pipe or socket: the runner's fd of that number */
 	Dnull,		/* /dev/null instead (control files of persistfs itself) */
 	Dfifo,		/* named pipe: reopen path without blocking, then the saved flags */
+	Dpipe,		/* pipe with both ends in the process: arg ino, data blob offset, length */
+	Deventfd,	/* arg count, semaphore */
+	Dsignalfd,	/* arg mask */
+	Dtimerfd,	/* arg clockid, value ns, interval ns */
+	Depoll,		/* arg blob offset and count of Iwatch */
 };
 
 typedef struct Ifd Ifd;
@@ -187,6 +192,14 @@ struct Ifd {
 	uint32_t	flags;		/* O_* as open(2) takes them, and FD_CLOEXEC as O_CLOEXEC */
 	uint32_t	path;		/* blob offset or Nil */
 	uint64_t	pos;
+	uint64_t	arg[4];		/* by kind */
+};
+
+typedef struct Iwatch Iwatch;
+struct Iwatch {			/* one fd an epoll set watches */
+	int32_t	fd;
+	uint32_t	events;
+	uint64_t	data;
 };
 
 typedef struct Ifile Ifile;

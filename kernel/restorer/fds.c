@@ -61,6 +61,62 @@ runnertty(void)
 	return sys3(SYS_open, "/dev/null", 02|O_CLOEXEC, 0);
 }
 
+/* a pipe whose ends the process holds: made once, its bytes put back */
+static struct {
+	uint64_t	ino;
+	int	end[2];
+} pipes[64];
+static int npipes;
+
+static long
+pipeend(Ifd *f)
+{
+	int i, p[2];
+	long r;
+
+	for(i = 0; i < npipes && pipes[i].ino != f->arg[0]; i++)
+		;
+	if(i == npipes){
+		if(npipes == (int)(sizeof pipes/sizeof pipes[0]))
+			fail("too many pipes", 0);
+		if(sys2(SYS_pipe2, p, O_CLOEXEC) < 0)
+			fail("cannot make a pipe", 0);
+		if(f->arg[2] > 65536)
+			sys3(SYS_fcntl, p[1], F_SETPIPE_SZ, f->arg[2]);
+		pipes[i].ino = f->arg[0];
+		pipes[i].end[0] = high(p[0], "pipe");
+		pipes[i].end[1] = high(p[1], "pipe");
+		npipes++;
+	}
+	if(f->arg[2] > 0){
+		r = sys3(SYS_write, pipes[i].end[1], (char *)sect(Sblob, 0) + f->arg[1], f->arg[2]);
+		if(r != (long)f->arg[2])
+			fail("cannot refill a pipe", 0);
+	}
+	r = sys3(SYS_fcntl, pipes[i].end[(f->flags & 3) != 0], F_DUPFD_CLOEXEC, 0);
+	if(r >= 0)
+		sys3(SYS_fcntl, r, F_SETFL, f->flags & Keep);
+	return r;
+}
+
+static long
+timerfd(Ifd *f)
+{
+	long fd;
+	uint64_t its[4];
+
+	fd = sys2(SYS_timerfd_create, f->arg[0], f->flags & O_NONBLOCK);
+	if(fd < 0 || f->arg[1] == 0)
+		return fd;
+	its[0] = f->arg[2] / 1000000000;	/* interval */
+	its[1] = f->arg[2] % 1000000000;
+	its[2] = f->arg[1] / 1000000000;	/* value, from now */
+	its[3] = f->arg[1] % 1000000000;
+	if(sys4(SYS_timerfd_settime, fd, 0, its, 0) < 0)
+		fail("cannot set timerfd", 0);
+	return fd;
+}
+
 static int
 open1(Ifd *f)
 {
@@ -77,6 +133,16 @@ open1(Ifd *f)
 		return high(fd, "/dev/null");
 	case Dnull:
 		return high(sys3(SYS_open, "/dev/null", 02|O_CLOEXEC, 0), "/dev/null");
+	case Dpipe:
+		return high(pipeend(f), "pipe");
+	case Deventfd:
+		return high(sys2(SYS_eventfd2, f->arg[0], (f->flags & O_NONBLOCK) | (f->arg[1] ? 1 : 0)), "eventfd");
+	case Dsignalfd:
+		return high(sys4(SYS_signalfd4, -1, &f->arg[0], 8, f->flags & O_NONBLOCK), "signalfd");
+	case Dtimerfd:
+		return high(timerfd(f), "timerfd");
+	case Depoll:
+		return high(sys1(SYS_epoll_create1, 0), "epoll");
 	}
 	fd = sys3(SYS_open, path, (f->flags & Keep) | O_CLOEXEC | O_NOCTTY |
 		(f->kind == Dfifo ? O_NONBLOCK : 0), 0);
@@ -138,6 +204,24 @@ openfds(void)
 	ctx.cwdfd = high(ctx.cwdfd, "/");
 }
 
+static void
+watch(Ifd *f)
+{
+	Iwatch *w = (Iwatch *)((char *)sect(Sblob, 0) + f->arg[0]);
+	uint64_t i;
+	struct {
+		uint32_t	events;
+		uint64_t	data;
+	} __attribute__((packed)) ev;
+
+	for(i = 0; i < f->arg[1]; i++){
+		ev.events = w[i].events;
+		ev.data = w[i].data;
+		if(sys4(SYS_epoll_ctl, f->fd, 1, w[i].fd, &ev) < 0)
+			fail("cannot restore epoll set", 0);
+	}
+}
+
 void
 placefds(void)
 {
@@ -150,6 +234,10 @@ placefds(void)
 	for(i = 0; i < n; i++)
 		if(sys3(SYS_dup3, ctx.tmpfd[i], f[i].fd, f[i].flags & O_CLOEXEC) < 0)
 			fail("cannot place fd", 0);
+	/* epoll sets watch fds by number: now every fd has its own */
+	for(i = 0; i < n; i++)
+		if(f[i].kind == Depoll)
+			watch(&f[i]);
 	sys1(SYS_fchdir, ctx.cwdfd);
 	sys1(SYS_close, ctx.imgfd);
 	/* a byte per fd number says whether the process had it open */

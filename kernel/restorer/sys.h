@@ -17,6 +17,8 @@ enum {
 	SYS_prctl = 157, SYS_arch_prctl = 158, SYS_set_tid_address = 218,
 	SYS_exit_group = 231, SYS_openat = 257, SYS_set_robust_list = 273,
 	SYS_dup3 = 292, SYS_prlimit64 = 302, SYS_rseq = 334, SYS_close_range = 436,
+	SYS_epoll_ctl = 233, SYS_timerfd_create = 283, SYS_timerfd_settime = 286,
+	SYS_signalfd4 = 289, SYS_eventfd2 = 290, SYS_epoll_create1 = 291, SYS_pipe2 = 293,
 };
 
 enum {
@@ -26,7 +28,7 @@ enum {
 	MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
 	MAP_GROWSDOWN = 0x100, MAP_FIXED_NOREPLACE = 0x100000,
 	MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2,
-	F_DUPFD = 0, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030, O_NONBLOCK = 04000,
+	F_DUPFD = 0, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, O_NONBLOCK = 04000,
 	ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002,
 	PR_SET_NAME = 15, PR_SET_MM = 35, PR_SET_MM_MAP = 14,
 	TCGETS = 0x5401,

@@ -1,0 +1,198 @@
+/*
+ * File descriptors that are kernel objects of the process alone:
+ * eventfd, signalfd, timerfd, epoll sets and pipes with both ends in
+ * the process.  Their state is read from fdinfo (and, for what is in a
+ * pipe, copied with tee, which leaves it there).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include "engine.h"
+
+enum {
+	Pipemax	= 1<<20,	/* bytes of a pipe we carry */
+};
+
+static uint64_t
+field(const char *info, const char *key, int base)
+{
+	const char *p = strstr(info, key);
+
+	return p ? strtoull(p + strlen(key), NULL, base) : 0;
+}
+
+static int
+eventfd1(pid_t pid, int fd, const char *info, Ifd *f, Img *m)
+{
+	f->arg[0] = field(info, "eventfd-count:", 16);
+	f->arg[1] = field(info, "eventfd-semaphore:", 10);
+	return 0;
+}
+
+static int
+signalfd1(pid_t pid, int fd, const char *info, Ifd *f, Img *m)
+{
+	f->arg[0] = field(info, "sigmask:", 16);
+	return 0;
+}
+
+static uint64_t
+pairns(const char *info, const char *key)
+{
+	const char *p = strstr(info, key);
+	unsigned long long s, ns;
+
+	if(p == NULL || sscanf(p + strlen(key), " (%llu, %llu)", &s, &ns) != 2)
+		return 0;
+	return s * 1000000000ULL + ns;
+}
+
+static int
+timerfd1(pid_t pid, int fd, const char *info, Ifd *f, Img *m)
+{
+	f->arg[0] = field(info, "clockid:", 10);
+	f->arg[1] = pairns(info, "it_value:");
+	f->arg[2] = pairns(info, "it_interval:");
+	return 0;
+}
+
+static int
+epoll1(pid_t pid, int fd, const char *info, Ifd *f, Img *m)
+{
+	const char *p;
+	Iwatch w;
+	unsigned long long data;
+	unsigned ev;
+	int tfd;
+
+	while(m->blob.n % 8)
+		bufadd(&m->blob, "", 1);
+	f->arg[0] = m->blob.n;
+	for(p = strstr(info, "tfd:"); p != NULL; p = strstr(p + 4, "tfd:")){
+		if(sscanf(p, "tfd: %d events: %x data: %llx", &tfd, &ev, &data) != 3)
+			continue;
+		w.fd = tfd;
+		w.events = ev;
+		w.data = data;
+		if(bufadd(&m->blob, &w, sizeof w) < 0)
+			return -1;
+		f->arg[1]++;
+	}
+	return 0;
+}
+
+/* the bytes in a pipe, copied out without taking them */
+static int
+pipedata(pid_t pid, int fd, Ifd *f, Img *m)
+{
+	int pfd, dup, p[2] = {-1, -1}, r = -1;
+	ssize_t n;
+	char *buf = NULL;
+
+	pfd = syscall(SYS_pidfd_open, pid, 0);
+	dup = pfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pfd, fd, 0);
+	if(dup < 0 || pipe2(p, O_CLOEXEC|O_NONBLOCK) < 0 || fcntl(p[1], F_SETPIPE_SZ, Pipemax) < 0){
+		werrstr("cannot read pipe of fd %d: %s", fd, strerror(errno));
+		goto out;
+	}
+	n = tee(dup, p[1], Pipemax, SPLICE_F_NONBLOCK);
+	if(n < 0 && errno != EAGAIN){
+		werrstr("cannot read pipe of fd %d: %s", fd, strerror(errno));
+		goto out;
+	}
+	if(n > 0){
+		buf = malloc(n);
+		if(buf == NULL || read(p[0], buf, n) != n || (f->arg[1] = m->blob.n, bufadd(&m->blob, buf, n)) < 0){
+			werrstr("cannot read pipe of fd %d", fd);
+			goto out;
+		}
+		f->arg[2] = n;
+	}
+	r = 0;
+out:
+	free(buf);
+	close(p[0]);
+	close(p[1]);
+	if(dup >= 0)
+		close(dup);
+	if(pfd >= 0)
+		close(pfd);
+	return r;
+}
+
+static int
+pipe1(pid_t pid, int fd, const char *link, Ifd *f, Img *m)
+{
+	Ifd *o;
+	size_t i;
+
+	f->arg[0] = strtoull(link + strlen("pipe:["), NULL, 10);
+	if((f->flags & O_ACCMODE) != O_RDONLY)
+		return 0;
+	/* the data goes with the first read end */
+	o = (Ifd *)m->fds.p;
+	for(i = 0; i < m->fds.n / sizeof *o; i++)
+		if(o[i].kind == Dpipe && o[i].arg[0] == f->arg[0] && (o[i].flags & O_ACCMODE) == O_RDONLY)
+			return 0;
+	return pipedata(pid, fd, f, m);
+}
+
+static const struct {
+	char	link[24];
+	int	kind;
+	int	(*fn)(pid_t, int, const char *, Ifd *, Img *);
+} anontab[] = {
+	{"anon_inode:[eventfd]",	Deventfd,	eventfd1},
+	{"anon_inode:[signalfd]",	Dsignalfd,	signalfd1},
+	{"anon_inode:[timerfd]",	Dtimerfd,	timerfd1},
+	{"anon_inode:[eventpoll]",	Depoll,		epoll1},
+};
+
+/* 1: f is one of these, filled in; 0: not one; -1: error */
+int
+anonfd(pid_t pid, int fd, const char *link, const char *info, Ifd *f, Img *m)
+{
+	size_t i;
+
+	if(strncmp(link, "pipe:[", 6) == 0 && fd > 2){
+		f->kind = Dpipe;
+		return pipe1(pid, fd, link, f, m) < 0 ? -1 : 1;
+	}
+	for(i = 0; i < sizeof anontab/sizeof anontab[0]; i++)
+		if(strcmp(link, anontab[i].link) == 0){
+			f->kind = anontab[i].kind;
+			return anontab[i].fn(pid, fd, info, f, m) < 0 ? -1 : 1;
+		}
+	return 0;
+}
+
+/* every pipe saved must have both its ends in the process */
+int
+pipescheck(Img *m)
+{
+	Ifd *o = (Ifd *)m->fds.p;
+	size_t i, j, n = m->fds.n / sizeof *o;
+	int r, w;
+
+	for(i = 0; i < n; i++){
+		if(o[i].kind != Dpipe)
+			continue;
+		r = w = 0;
+		for(j = 0; j < n; j++)
+			if(o[j].kind == Dpipe && o[j].arg[0] == o[i].arg[0]){
+				if((o[j].flags & O_ACCMODE) == O_RDONLY)
+					r = 1;
+				else
+					w = 1;
+			}
+		if(!r || !w){
+			werrstr("unsupported: fd %d is a pipe to another process", o[i].fd);
+			return -1;
+		}
+	}
+	return 0;
+}

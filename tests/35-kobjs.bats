@@ -1,0 +1,39 @@
+#!/usr/bin/env bats
+# Kernel objects a process holds alone: timerfd, signalfd, eventfd, a
+# pipe to itself with bytes in it, an epoll set over them.
+
+load helper
+
+@test "kobjs: timerfd, signalfd, eventfd, a self pipe with data and epoll come back" {
+	spawn "$PROG/kobjs" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	sleep 0.$((RANDOM % 5))
+	freeze_image "$pid" "$T/img"
+	n=$(lines "$T/out")
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	# the timer ticks through the epoll set
+	wait_resumed "$T/out" $((n + 3))
+	kill -USR1 "$RESUME_PID"
+	wait_for '^eventfd: ' "$T/out"
+	kill9 "$RESUME_PID"
+	grep -qx 'signal 10' "$T/out"
+	grep -qx 'pipe: hello' "$T/out"
+	grep -qx 'eventfd: 5' "$T/out"
+	not grep -q FAIL "$T/out"
+	# tick counts only grow
+	grep '^tick' "$T/out" | awk '$2 <= last { exit 1 } { last = $2 }' ||
+	    fail "$(grep '^tick' "$T/out" | tr '\n' ' ')"
+}
+
+@test "kobjs: a pipe to another process is refused by name and the target runs on" {
+	spawn bash -c 'exec 5> >(cat >/dev/null); exec "$0"' "$PROG/counter" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	run ctl "$pid" freeze
+	[ "$status" -ne 0 ]
+	eq "$(cat "$PERSIST/$pid/err")" "unsupported: fd 5 is a pipe to another process"
+	[ "$(pstate "$pid")" != T ]
+	growing "$T/out"
+}
