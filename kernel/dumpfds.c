@@ -35,6 +35,10 @@ kindname(const char *link)
 	return "special file";
 }
 
+enum {
+	Gonemax	= 64<<20,	/* largest deleted file carried in an image */
+};
+
 static int
 istty(struct stat *sb)
 {
@@ -71,6 +75,40 @@ fdinfo(pid_t pid, int fd, Ifd *f)
 	p = strstr(s, "flags:");
 	f->flags = p ? strtoul(p + 6, NULL, 8) : 0;
 	return s;
+}
+
+/*
+ * A file deleted while open (memfds among them) lives only as long as
+ * someone holds it: its contents go into the image.
+ */
+static int
+savecontent(pid_t pid, int fd, struct stat *sb, Ifd *f, Img *m)
+{
+	char path[64], *buf;
+	int in;
+	ssize_t n;
+
+	if(sb->st_size > Gonemax){
+		werrstr("unsupported: fd %d is a deleted file of %lld MiB", fd, (long long)sb->st_size >> 20);
+		return -1;
+	}
+	snprintf(path, sizeof path, "/proc/%d/fd/%d", pid, fd);
+	in = open(path, O_RDONLY|O_CLOEXEC);
+	buf = malloc(sb->st_size + 1);
+	n = in < 0 || buf == NULL ? -1 : pread(in, buf, sb->st_size, 0);
+	if(in >= 0)
+		close(in);
+	if(n != sb->st_size){
+		free(buf);
+		werrstr("cannot read deleted file of fd %d", fd);
+		return -1;
+	}
+	f->kind = Dgone;
+	f->arg[0] = m->blob.n;
+	f->arg[1] = n;
+	n = bufadd(&m->blob, buf, n);
+	free(buf);
+	return n;
 }
 
 static int
@@ -118,9 +156,9 @@ dumpfd(pid_t pid, int fd, Img *m, const char *skipdir)
 			return -1;
 		}
 		f.kind = Dstd;
-	}else if(strstr(link, " (deleted)") != NULL){
-		werrstr("unsupported: fd %d is a deleted file", fd);
-		return -1;
+	}else if(strstr(link, " (deleted)") != NULL && S_ISREG(sb.st_mode)){
+		if(savecontent(pid, fd, &sb, &f, m) < 0)
+			return -1;
 	}else if(S_ISREG(sb.st_mode))
 		f.kind = Dfile;
 	else if(S_ISDIR(sb.st_mode))
@@ -135,8 +173,10 @@ dumpfd(pid_t pid, int fd, Img *m, const char *skipdir)
 		werrstr("unsupported: fd %d is a socket", fd);
 		return -1;
 	}
-	if(f.kind == Dfile || f.kind == Ddir || f.kind == Ddev || f.kind == Dfifo)
+	if(f.kind == Dfile || f.kind == Ddir || f.kind == Ddev || f.kind == Dfifo || f.kind == Dgone){
+		link[strcspn(link, " ")] = 0;	/* " (deleted)" */
 		f.path = imgstr(m, link);
+	}
 	return bufadd(&m->fds, &f, sizeof f);
 }
 

@@ -183,6 +183,7 @@ enum {
 	Dsignalfd,	/* arg mask */
 	Dtimerfd,	/* arg clockid, value ns, interval ns */
 	Depoll,		/* arg blob offset and count of Iwatch */
+	Dgone,		/* file deleted while open (or memfd): arg blob offset and length of its contents */
 };
 
 typedef struct Ifd Ifd;

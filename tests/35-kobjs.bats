@@ -37,3 +37,19 @@ load helper
 	[ "$(pstate "$pid")" != T ]
 	growing "$T/out"
 }
+
+@test "kobjs: a file deleted while open and a memfd come back with their contents" {
+	spawn "$PROG/gone" "$T" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	freeze_image "$pid" "$T/img"
+	n=$(lines "$T/out")
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 3))
+	ls -l /proc/$RESUME_PID/fd >"$T/fds"
+	kill9 "$RESUME_PID"
+	awk '$0 != (NR - 1) " abc xyz" { print FILENAME ": " $0; exit 1 }' "$T/out" >&2
+	grep -q 'memfd:persist-test (deleted)' "$T/fds"
+	grep -q "$T/.*(deleted)" "$T/fds"
+}

@@ -117,6 +117,45 @@ timerfd(Ifd *f)
 	return fd;
 }
 
+/*
+ * A deleted file made again, unnamed: a memfd for a memfd, else an
+ * O_TMPFILE in its old directory (or /tmp), reopened through /proc
+ * with its own access mode.
+ */
+static long
+gone(Ifd *f)
+{
+	const char *path = blobstr(f->path);
+	char dir[256], proc[32], *p, *e = dir + sizeof dir;
+	long fd, nfd;
+
+	if(strncmp(path, "/memfd:", 7) == 0)
+		fd = sys2(SYS_memfd_create, path + 7, 1);	/* MFD_CLOEXEC */
+	else{
+		p = seprint(dir, e, path);
+		for(; p > dir && *p != '/'; p--)
+			;
+		*p = 0;
+		fd = sys3(SYS_open, dir[0] ? dir : "/", O_TMPFILE|02|O_CLOEXEC, 0600);
+		if(fd < 0)
+			fd = sys3(SYS_open, "/tmp", O_TMPFILE|02|O_CLOEXEC, 0600);
+	}
+	if(fd < 0)
+		fail("cannot make again the deleted file", path);
+	if(f->arg[1] > 0 && sys4(SYS_pwrite64, fd, (char *)sect(Sblob, 0) + f->arg[0], f->arg[1], 0) != (long)f->arg[1])
+		fail("cannot write the deleted file", path);
+	p = seprint(proc, proc + sizeof proc, "/proc/self/fd/");
+	fmtnum(p, proc + sizeof proc, fd, 10);
+	nfd = sys3(SYS_open, proc, (f->flags & Keep) | O_CLOEXEC, 0);
+	if(nfd < 0)
+		nfd = fd;	/* keep the one we have */
+	if(nfd != fd)
+		sys1(SYS_close, fd);
+	if(sys3(SYS_lseek, nfd, f->pos, SEEK_SET) < 0)
+		fail("cannot seek", path);
+	return nfd;
+}
+
 static int
 open1(Ifd *f)
 {
@@ -143,6 +182,8 @@ open1(Ifd *f)
 		return high(timerfd(f), "timerfd");
 	case Depoll:
 		return high(sys1(SYS_epoll_create1, 0), "epoll");
+	case Dgone:
+		return high(gone(f), "deleted file");
 	}
 	fd = sys3(SYS_open, path, (f->flags & Keep) | O_CLOEXEC | O_NOCTTY |
 		(f->kind == Dfifo ? O_NONBLOCK : 0), 0);

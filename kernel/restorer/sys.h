@@ -18,12 +18,12 @@ enum {
 	SYS_exit_group = 231, SYS_openat = 257, SYS_set_robust_list = 273,
 	SYS_dup3 = 292, SYS_prlimit64 = 302, SYS_rseq = 334, SYS_close_range = 436,
 	SYS_epoll_ctl = 233, SYS_timerfd_create = 283, SYS_timerfd_settime = 286,
-	SYS_signalfd4 = 289, SYS_eventfd2 = 290, SYS_epoll_create1 = 291, SYS_pipe2 = 293,
+	SYS_pwrite64 = 18, SYS_memfd_create = 319, SYS_signalfd4 = 289, SYS_eventfd2 = 290, SYS_epoll_create1 = 291, SYS_pipe2 = 293,
 };
 
 enum {
 	O_RDONLY = 0, O_DIRECTORY = 0200000, O_CLOEXEC = 02000000, O_PATH = 010000000,
-	O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000,
+	O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000, O_TMPFILE = 020200000,
 	PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4,
 	MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
 	MAP_GROWSDOWN = 0x100, MAP_FIXED_NOREPLACE = 0x100000,
