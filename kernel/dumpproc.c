@@ -55,6 +55,34 @@ ask(Tracee *t, uint64_t scratch, void *out, size_t n, long nr, long a, long b, l
 	return 0;
 }
 
+enum {
+	Maxpend	= 1024,		/* pending signals we carry per queue */
+};
+
+/* pending signals, with their siginfo, of a thread or (shared) the process */
+static int
+pending(Tracee *t, Img *m, int shared, uint32_t *off, uint32_t *n)
+{
+	struct { uint64_t off; uint32_t flags; int32_t nr; } a;
+	char *si;
+	long r;
+
+	si = malloc(Maxpend * 128);
+	if(si == NULL){
+		werrstr("out of memory");
+		return -1;
+	}
+	a.off = 0;
+	a.flags = shared ? 1 : 0;	/* PTRACE_PEEKSIGINFO_SHARED */
+	a.nr = Maxpend;
+	r = ptrace(PTRACE_PEEKSIGINFO, t->tid, &a, si);
+	*n = r > 0 ? r : 0;
+	*off = m->blob.n;
+	r = *n ? bufadd(&m->blob, si, *n * 128) : 0;
+	free(si);
+	return r;
+}
+
 static int
 dumpthread(Tracee *t, Img *m, uint64_t scratch)
 {
@@ -109,6 +137,8 @@ dumpthread(Tracee *t, Img *m, uint64_t scratch)
 	th.sssp = ss[0];
 	th.ssflags = ss[1];
 	th.sssize = ss[2];
+	if(pending(t, m, 0, &th.sig, &th.nsig) < 0)
+		return -1;
 	return bufadd(&m->thr, &th, sizeof th);
 gone:
 	werrstr("process exited");
@@ -233,7 +263,7 @@ dumpproc(Group *g, Img *m)
 		if(dumpthread(&g->t[i], m, scratch) < 0)
 			goto fail;
 	}
-	if(dumpsignals(t, m, scratch) < 0)
+	if(dumpsignals(t, m, scratch) < 0 || pending(t, m, 1, &p->sig, &p->nsig) < 0)
 		goto fail;
 	for(i = 0; i < 3; i++){
 		if(ask(t, scratch, it, sizeof it, SYS_getitimer, i, scratch, 0, 0) < 0)

@@ -106,6 +106,8 @@ struct Iproc {
 	uint64_t	itimer[3][4];	/* real, virtual, prof: interval s/us, value s/us */
 	uint64_t	rlim[Nrlim][2];	/* cur, max */
 	uint32_t	nrlim;
+	uint32_t	nsig;		/* signals pending for the process: siginfo (128 bytes each) */
+	uint32_t	sig;		/* at this blob offset */
 	uint32_t	pad;
 };
 
@@ -134,6 +136,8 @@ struct Ithread {
 	uint32_t	ssflags;
 	uint32_t	xsave;		/* blob offset */
 	char	comm[16];	/* the thread's name */
+	uint32_t	nsig;		/* signals pending for the thread: siginfo (128 bytes each) */
+	uint32_t	sig;		/* at this blob offset */
 };
 
 /* Ivma.kind */

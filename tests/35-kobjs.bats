@@ -53,3 +53,19 @@ load helper
 	grep -q 'memfd:persist-test (deleted)' "$T/fds"
 	grep -q "$T/.*(deleted)" "$T/fds"
 }
+
+@test "kobjs: pending signals, standard and realtime with their values, come back" {
+	spawn "$PROG/sigpend" "$T/go" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	freeze_image "$pid" "$T/img"
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	growing "$T/out"
+	touch "$T/go"
+	wait_for '^rt 42$' "$T/out"
+	kill9 "$RESUME_PID"
+	# each once, the realtime ones in the order queued
+	eq "$(grep -v '^tick' "$T/out" | sort | tr '\n' ' ')" "rt 41 rt 42 usr1 "
+	eq "$(grep '^rt' "$T/out" | tr '\n' ' ')" "rt 41 rt 42 "
+}

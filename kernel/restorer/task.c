@@ -81,7 +81,9 @@ setlimits(Iproc *p)
 static void
 setthread(Ithread *t)
 {
-	int tid = sys0(SYS_gettid);
+	int tid = sys0(SYS_gettid), pid;
+	uint32_t i;
+	char *si;
 
 	sys2(SYS_prctl, PR_SET_NAME, t->comm);
 	if(t->tidaddr != 0){
@@ -92,6 +94,11 @@ setthread(Ithread *t)
 		sys2(SYS_set_robust_list, t->robust, t->robustlen);
 	if(t->rseq != 0 && sys4(SYS_rseq, t->rseq, t->rseqlen, 0, t->rseqsig) < 0)
 		((int32_t *)t->rseq)[1] = -2;	/* cpu_id: registration failed */
+	/* signals pending for the thread; every signal is blocked here */
+	pid = sys0(SYS_getpid);
+	si = (char *)sect(Sblob, 0) + t->sig;
+	for(i = 0; i < t->nsig; i++)
+		sys4(SYS_rt_tgsigqueueinfo, pid, tid, *(int *)(si + i*128), si + i*128);
 	sys2(SYS_arch_prctl, ARCH_SET_FS, t->regs[FSBASE]);
 	if(t->regs[GSBASE] != 0)
 		sys2(SYS_arch_prctl, ARCH_SET_GS, t->regs[GSBASE]);
@@ -212,6 +219,9 @@ resumetask(void)
 			fail("cannot start thread", 0);
 	}
 	setthread(&t[0]);
+	at = (char *)sect(Sblob, 0) + p->sig;
+	for(i = 0; i < p->nsig; i++)
+		sys3(SYS_rt_sigqueueinfo, sys0(SYS_getpid), *(int *)(at + i*128), at + i*128);
 	for(i = 1; i < n; i++)
 		while(*(volatile int *)&done[i] == 0)
 			sys0(SYS_sched_yield);
