@@ -157,6 +157,8 @@ pclone(pid_t pid, Pclone *o)
 		werrstr("process exited");
 		return -1;
 	}
+	if(seccomped(pid))
+		return -1;
 	if(tseize(&t, pid, pid) < 0)
 		return -1;
 	if(tinterrupt(&t) < 0)

@@ -244,7 +244,8 @@ dumpproc(Group *g, Img *m)
 	Tracee *t = &g->t[0];
 	Iproc *p = &m->proc;
 	char path[64], buf[4096];
-	uint64_t scratch, it[4];
+	uint64_t scratch, it[4], f[16];
+	int sub = 0;
 	ssize_t n;
 	long r;
 	int i;
@@ -265,6 +266,13 @@ dumpproc(Group *g, Img *m)
 	}
 	if(dumpsignals(t, m, scratch) < 0 || pending(t, m, 1, &p->sig, &p->nsig) < 0)
 		goto fail;
+	if(ask(t, scratch, &sub, sizeof sub, SYS_prctl, PR_GET_CHILD_SUBREAPER, scratch, 0, 0) < 0)
+		goto fail;
+	p->subreaper = sub != 0;
+	r = tinject(t, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0, 0);
+	if(r < 0)
+		goto fail;
+	p->dumpable = r;
 	for(i = 0; i < 3; i++){
 		if(ask(t, scratch, it, sizeof it, SYS_getitimer, i, scratch, 0, 0) < 0)
 			goto fail;
@@ -293,6 +301,12 @@ dumpproc(Group *g, Img *m)
 		goto gone;
 	if(dumplimits(t->pid, p) < 0)
 		goto gone;
+	if(statusline(t->pid, "NoNewPrivs", buf, sizeof buf) == 0)
+		p->nonewprivs = atoi(buf);
+	if(statfields(t->pid, f, 16) < 0)
+		goto gone;
+	p->nice = (int64_t)f[15];	/* field 19: nice */
+	syscall(SYS_sched_getaffinity, t->pid, sizeof p->cpus, p->cpus);
 	return 0;
 fail:
 	tinject(t, SYS_munmap, scratch, Ipage, 0, 0, 0, 0);

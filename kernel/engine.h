@@ -53,6 +53,7 @@ int	statfields(pid_t pid, uint64_t *f, int nf);
 int	statusline(pid_t pid, const char *key, char *buf, size_t n);
 int	tracer(pid_t pid);
 int	nthreads(pid_t pid);
+int	seccomped(pid_t pid);
 int	procstr(pid_t pid, const char *name, char *buf, size_t n);
 
 /* image.c: building an image */

@@ -115,6 +115,8 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 		werrstr("cannot freeze persistfs");
 		return -1;
 	}
+	if(seccomped(pid))
+		return -1;
 	if(header(pid, &m) < 0){
 		werrstr("process exited");
 		return -1;

@@ -108,7 +108,12 @@ struct Iproc {
 	uint32_t	nrlim;
 	uint32_t	nsig;		/* signals pending for the process: siginfo (128 bytes each) */
 	uint32_t	sig;		/* at this blob offset */
+	int32_t	nice;
+	uint32_t	nonewprivs;
+	uint32_t	dumpable;
+	uint32_t	subreaper;
 	uint32_t	pad;
+	uint64_t	cpus[16];	/* affinity of the main thread, 1024 cpus */
 };
 
 typedef struct Isigact Isigact;

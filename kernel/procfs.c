@@ -132,3 +132,19 @@ procstr(pid_t pid, const char *name, char *buf, size_t n)
 	free(s);
 	return 0;
 }
+
+/* under seccomp a filter could kill the calls we inject: say so, refuse */
+int
+seccomped(pid_t pid)
+{
+	char buf[32];
+	int mode;
+
+	if(statusline(pid, "Seccomp", buf, sizeof buf) < 0)
+		return 0;
+	mode = atoi(buf);
+	if(mode == 0)
+		return 0;
+	werrstr("unsupported: seccomp %s mode", mode == 1 ? "strict" : "filter");
+	return 1;
+}

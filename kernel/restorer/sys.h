@@ -18,7 +18,7 @@ enum {
 	SYS_exit_group = 231, SYS_openat = 257, SYS_set_robust_list = 273,
 	SYS_dup3 = 292, SYS_prlimit64 = 302, SYS_rseq = 334, SYS_close_range = 436,
 	SYS_epoll_ctl = 233, SYS_timerfd_create = 283, SYS_timerfd_settime = 286,
-	SYS_pwrite64 = 18, SYS_rt_sigqueueinfo = 129, SYS_rt_tgsigqueueinfo = 297, SYS_memfd_create = 319, SYS_signalfd4 = 289, SYS_eventfd2 = 290, SYS_epoll_create1 = 291, SYS_pipe2 = 293,
+	SYS_pwrite64 = 18, SYS_setpriority = 141, SYS_sched_setaffinity = 203, SYS_rt_sigqueueinfo = 129, SYS_rt_tgsigqueueinfo = 297, SYS_memfd_create = 319, SYS_signalfd4 = 289, SYS_eventfd2 = 290, SYS_epoll_create1 = 291, SYS_pipe2 = 293,
 };
 
 enum {
@@ -30,7 +30,8 @@ enum {
 	MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2,
 	F_DUPFD = 0, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, O_NONBLOCK = 04000,
 	ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002,
-	PR_SET_NAME = 15, PR_SET_MM = 35, PR_SET_MM_MAP = 14,
+	PR_SET_NAME = 15, PR_SET_MM = 35, PR_SET_MM_MAP = 14, PR_SET_DUMPABLE = 4,
+	PR_SET_CHILD_SUBREAPER = 36, PR_SET_NO_NEW_PRIVS = 38,
 	TCGETS = 0x5401,
 	SEEK_SET = 0,
 	EINTR = 4, EEXIST = 17,

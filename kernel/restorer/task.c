@@ -198,6 +198,12 @@ resumetask(void)
 	sys1(SYS_umask, p->umask);
 	sys1(SYS_personality, p->personality);
 	sys2(SYS_prctl, PR_SET_NAME, p->comm);
+	sys3(SYS_setpriority, 0, 0, p->nice);	/* may not go below the runner's */
+	sys3(SYS_sched_setaffinity, 0, sizeof p->cpus, p->cpus);
+	sys2(SYS_prctl, PR_SET_DUMPABLE, p->dumpable);
+	sys2(SYS_prctl, PR_SET_CHILD_SUBREAPER, p->subreaper);
+	if(p->nonewprivs)
+		sys5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	/* no signal until each thread has its own mask from its frame */
 	sys4(SYS_rt_sigprocmask, 2, &all, 0, 8);
 

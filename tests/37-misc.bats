@@ -1,0 +1,29 @@
+#!/usr/bin/env bats
+# What else a process is: nice, cpu affinity, no_new_privs, dumpable,
+# child subreaper, umask; and what we refuse: seccomp.
+
+load helper
+
+@test "misc: nice, affinity, no_new_privs, dumpable, subreaper and umask come back" {
+	spawn "$PROG/misc" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	freeze_image "$pid" "$T/img"
+	n=$(lines "$T/out")
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 3))
+	kill9 "$RESUME_PID"
+	awk '$0 != (NR - 1) " nice=7 cpus=1 nnp=1 dumpable=0 subreaper=1 umask=027" {
+		print FILENAME ": line " NR ": " $0; exit 1 }' "$T/out" >&2
+}
+
+@test "misc: a process under seccomp is refused by name and runs on" {
+	spawn "$PROG/misc" strict >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 2
+	run ctl "$pid" freeze
+	[ "$status" -ne 0 ]
+	eq "$(cat "$PERSIST/$pid/err")" "unsupported: seccomp strict mode"
+	growing "$T/out"
+}

@@ -1,0 +1,65 @@
+/*
+ * misc: print, every 100 ms, "N nice=.. cpus=.. nnp=.. dumpable=..
+ * subreaper=.. umask=.." from the kernel's point of view, so a resumed
+ * copy shows they came back.
+ *
+ * misc strict: enter seccomp strict mode (read, write, exit only) and
+ * write "strict N" now and then, for ever.
+ */
+#include <sched.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <linux/seccomp.h>
+#include <sys/stat.h>
+
+static void
+strict(void)
+{
+	volatile unsigned long i;
+	char buf[32];
+	long n;
+	int len;
+
+	if(prctl(PR_SET_SECCOMP, 1) < 0)
+		_exit(1);
+	for(n = 0;; n++){
+		for(i = 0; i < 1UL<<24; i++)
+			;
+		len = snprintf(buf, sizeof buf, "strict %ld\n", n);
+		if(write(1, buf, len) != len)
+			_exit(1);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	cpu_set_t cpus;
+	mode_t um;
+	int sub;
+	long n;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if(argc > 1)
+		strict();
+	setpriority(PRIO_PROCESS, 0, 7);
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	sched_setaffinity(0, sizeof cpus, &cpus);
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	prctl(PR_SET_DUMPABLE, 0);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	umask(027);
+	for(n = 0;; n++){
+		sched_getaffinity(0, sizeof cpus, &cpus);
+		prctl(PR_GET_CHILD_SUBREAPER, &sub);
+		um = umask(0);
+		umask(um);
+		printf("%ld nice=%d cpus=%d nnp=%d dumpable=%d subreaper=%d umask=%03o\n", n,
+			getpriority(PRIO_PROCESS, 0), CPU_COUNT(&cpus), prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0),
+			prctl(PR_GET_DUMPABLE), sub, um);
+		usleep(100000);
+	}
+}
