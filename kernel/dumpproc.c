@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <signal.h>
 #include "engine.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
@@ -238,6 +239,62 @@ dumplimits(pid_t pid, Iproc *p)
 	return 0;
 }
 
+static int
+bytimerid(const void *a, const void *b)
+{
+	return ((const Itimer *)a)->id - ((const Itimer *)b)->id;
+}
+
+/* POSIX timers: which, from /proc/pid/timers; when, asked of the process */
+static int
+dumptimers(Tracee *t, Img *m, uint64_t scratch)
+{
+	char path[64], *s, *p, how[16], whom[8];
+	Itimer tm;
+	uint64_t its[4];
+	unsigned long long v;
+	int who;
+
+	snprintf(path, sizeof path, "/proc/%d/timers", t->pid);
+	s = readfile(path, NULL);
+	if(s == NULL)
+		return 0;	/* a kernel without it */
+	while(m->blob.n % 8)
+		bufadd(&m->blob, "", 1);
+	m->proc.timer = m->blob.n;
+	/* entries start "ID:" at the start of a line (and "ClockID:" is not one) */
+	for(p = s; p != NULL && *p != 0; p = strchr(p, '\n'), p = p ? p + 1 : NULL){
+		if(strncmp(p, "ID:", 3) != 0)
+			continue;
+		memset(&tm, 0, sizeof tm);
+		if(sscanf(p, "ID: %d signal: %d/%llx notify: %15[a-z]/%7[a-z].%d ClockID: %d",
+		    &tm.id, &tm.signo, &v, how, whom, &who, &tm.clock) != 7){
+			werrstr("cannot parse %s", path);
+			goto fail;
+		}
+		tm.value = v;
+		tm.notify = strcmp(how, "none") == 0 ? SIGEV_NONE : strcmp(how, "thread") == 0 ? SIGEV_THREAD : SIGEV_SIGNAL;
+		if(strcmp(whom, "tid") == 0){
+			tm.notify |= SIGEV_THREAD_ID;
+			tm.tid = who;
+		}
+		if(ask(t, scratch, its, sizeof its, SYS_timer_gettime, tm.id, scratch, 0, 0) < 0)
+			goto fail;
+		tm.interval = its[0] * 1000000000ULL + its[1];
+		tm.left = its[2] * 1000000000ULL + its[3];
+		if(bufadd(&m->blob, &tm, sizeof tm) < 0)
+			goto fail;
+		m->proc.ntimer++;
+	}
+	free(s);
+	/* in order of id: the restorer makes them again in that order */
+	qsort(m->blob.p + m->proc.timer, m->proc.ntimer, sizeof tm, bytimerid);
+	return 0;
+fail:
+	free(s);
+	return -1;
+}
+
 int
 dumpproc(Group *g, Img *m)
 {
@@ -264,7 +321,8 @@ dumpproc(Group *g, Img *m)
 		if(dumpthread(&g->t[i], m, scratch) < 0)
 			goto fail;
 	}
-	if(dumpsignals(t, m, scratch) < 0 || pending(t, m, 1, &p->sig, &p->nsig) < 0)
+	if(dumpsignals(t, m, scratch) < 0 || pending(t, m, 1, &p->sig, &p->nsig) < 0 ||
+	   dumptimers(t, m, scratch) < 0)
 		goto fail;
 	if(ask(t, scratch, &sub, sizeof sub, SYS_prctl, PR_GET_CHILD_SUBREAPER, scratch, 0, 0) < 0)
 		goto fail;

@@ -22,8 +22,7 @@ struct Tracee {
 	int	seized;
 	int	injected;	/* registers were changed: set regs back before detach */
 	uint64_t	sysaddr;	/* a syscall instruction to inject at */
-	int	lost[8];	/* signals that arrived while injecting, sent again at detach */
-	int	nlost;
+	int	stopped;	/* reached its stop */
 	int	stopsig;	/* SIGTRAP, or the signal of a group stop */
 };
 
@@ -34,7 +33,7 @@ struct Group {
 	int	n;
 };
 
-int	gseize(Group *g, pid_t pid);
+int	gseize(Group *g, pid_t pid);	/* g zeroed first, then again to add new threads */
 int	gwait(Group *g, int ms);
 void	gdetach(Group *g, int stop);
 int	tseize(Tracee *t, pid_t pid, pid_t tid);

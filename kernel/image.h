@@ -114,6 +114,21 @@ struct Iproc {
 	uint32_t	subreaper;
 	uint32_t	pad;
 	uint64_t	cpus[16];	/* affinity of the main thread, 1024 cpus */
+	uint32_t	ntimer;		/* POSIX timers: Itimer entries */
+	uint32_t	timer;		/* at this blob offset */
+};
+
+typedef struct Itimer Itimer;
+struct Itimer {			/* a POSIX timer (timer_create) */
+	int32_t	id;
+	int32_t	clock;
+	int32_t	signo;
+	int32_t	notify;		/* SIGEV_*, with SIGEV_THREAD_ID */
+	int32_t	tid;		/* for SIGEV_THREAD_ID: the thread, as it was */
+	int32_t	pad;
+	uint64_t	value;		/* sigev_value */
+	uint64_t	interval;	/* ns */
+	uint64_t	left;		/* ns to the next expiry, 0: disarmed */
 };
 
 typedef struct Isigact Isigact;

@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include "engine.h"
 
 enum {
@@ -200,8 +201,7 @@ tosyscall(Tracee *t)
 			werrstr("injected system call faulted");
 			return -1;
 		}
-		if(st>>16 == 0 && sig != SIGTRAP && t->nlost < (int)(sizeof t->lost/sizeof t->lost[0]))
-			t->lost[t->nlost++] = sig;
+		/* anything else: a stop of no concern, go on (signals are blocked meanwhile) */
 	}
 }
 
@@ -209,6 +209,8 @@ long
 tinject(Tracee *t, long nr, long a, long b, long c, long d, long e, long f)
 {
 	struct user_regs_struct r = t->regs;
+	uint64_t mask, all = ~0ULL;
+	long rv = -ESRCH;
 
 	r.rax = nr;
 	r.orig_rax = -1;
@@ -220,27 +222,35 @@ tinject(Tracee *t, long nr, long a, long b, long c, long d, long e, long f)
 	r.r9 = f;
 	r.rip = t->sysaddr;
 	t->injected = 1;
-	werrstr("process exited");
-	if(ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0)
-		return -ESRCH;
-	if(tosyscall(t) < 0 || tosyscall(t) < 0){
-		ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs);
-		return -ESRCH;
-	}
-	if(ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0){
+	/*
+	 * No signal may be taken while the registers are ours: block them all
+	 * for the while (a timer's signal, say, goes on pending as it should).
+	 */
+	if(ptrace(PTRACE_GETSIGMASK, t->tid, sizeof mask, &mask) < 0 ||
+	   ptrace(PTRACE_SETSIGMASK, t->tid, sizeof all, &all) < 0){
 		werrstr("process exited");
 		return -ESRCH;
 	}
+	if(ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0 || tosyscall(t) < 0 || tosyscall(t) < 0 ||
+	   ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0){
+		if(strstr(errstr(), "faulted") == NULL)
+			werrstr("process exited");
+		goto out;
+	}
+	rv = r.rax;
+out:
 	/* put the thread back at once: a dying persistfs must leave it whole */
-	if(ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs) < 0)
-		return -ESRCH;
-	return r.rax;
+	if(ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs) < 0 ||
+	   ptrace(PTRACE_SETSIGMASK, t->tid, sizeof mask, &mask) < 0){
+		werrstr("process exited");
+		rv = -ESRCH;
+	}
+	return rv;
 }
 
 int
 tdetach(Tracee *t, int stop)
 {
-	int i;
 
 	if(!t->seized)
 		return 0;
@@ -249,8 +259,6 @@ tdetach(Tracee *t, int stop)
 	if(stop)
 		kill(t->pid, SIGSTOP);
 	ptrace(PTRACE_DETACH, t->tid, 0, 0);
-	for(i = 0; i < t->nlost; i++)
-		syscall(SYS_tgkill, t->pid, t->tid, t->lost[i]);
 	t->seized = 0;
 	return 0;
 }
@@ -329,7 +337,6 @@ gseize(Group *g, pid_t pid)
 	int i, fresh;
 	Tracee *t;
 
-	memset(g, 0, sizeof *g);
 	snprintf(path, sizeof path, "/proc/%d/task", pid);
 	do{
 		fresh = 0;
@@ -379,11 +386,29 @@ gseize(Group *g, pid_t pid)
 int
 gwait(Group *g, int ms)
 {
-	int i;
+	char path[64];
+	struct stat sb;
+	int i, n;
 
-	for(i = 0; i < g->n; i++)
-		if(twait(&g->t[i], ms) < 0)
+	do{
+		for(i = 0; i < g->n; i++){
+			if(g->t[i].stopped)
+				continue;
+			if(twait(&g->t[i], ms) == 0){
+				g->t[i].stopped = 1;
+				continue;
+			}
+			snprintf(path, sizeof path, "/proc/%d/task/%d", g->t[0].pid, g->t[i].tid);
+			if(i == 0 || stat(path, &sb) == 0)
+				return -1;
+			/* a thread that ended meanwhile: not part of the process now */
+			g->t[i--] = g->t[--g->n];
+		}
+		/* threads started before their makers stopped */
+		n = g->n;
+		if(gseize(g, g->t[0].pid) < 0)
 			return -1;
+	}while(g->n > n);
 	return 0;
 }
 

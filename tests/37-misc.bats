@@ -27,3 +27,20 @@ load helper
 	eq "$(cat "$PERSIST/$pid/err")" "unsupported: seccomp strict mode"
 	growing "$T/out"
 }
+
+@test "misc: POSIX timers come back under their ids, signal and thread ones" {
+	spawn "$PROG/ptimer" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	eq "$(grep -c '^ID:' /proc/$pid/timers)" 2
+	freeze_image "$pid" "$T/img"
+	n=$(lines "$T/out")
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 8))
+	eq "$(grep '^ID:' /proc/$RESUME_PID/timers | sort | tr '\n' ' ')" "ID: 1 ID: 2 "
+	kill9 "$RESUME_PID"
+	# the step across the freeze may miss a tick; every later one has both
+	awk -v n="$n" 'NR <= n + 1 { next } $0 != "ok " NR - 1 { print FILENAME ": " $0; exit 1 }' "$T/out" >&2
+	eq "$(head -n "$n" "$T/out" | grep -c FAIL)" 0
+}

@@ -162,6 +162,7 @@ putframe(Ithread *t, char *at)
 typedef struct Start Start;
 struct Start {
 	Ithread	*t;
+	int	tid;	/* its new tid */
 	uint64_t	sp;	/* its frame */
 	int	*done;	/* its flag */
 };
@@ -173,9 +174,60 @@ threadmain(void *arg)
 	Start *s = arg;
 	void (*out)(int *, uint64_t, uint64_t);
 
+	s->tid = sys0(SYS_gettid);
 	setthread(s->t);
 	out = (void (*)(int *, uint64_t, uint64_t))(ctx.tramp + Ttramp);
 	out(s->done, 0, s->sp);
+}
+
+/*
+ * POSIX timers, under their old ids: a new process hands ids out in
+ * order from 0, so the ids in between are taken and given back.  A
+ * timer aimed at a thread is aimed at that thread's new tid.
+ */
+static void
+settimers(Iproc *p, Ithread *t, Start *st, uint32_t n)
+{
+	Itimer *tm = (Itimer *)((char *)sect(Sblob, 0) + p->timer);
+	struct {
+		uint64_t	value;
+		int32_t	signo;
+		int32_t	notify;
+		int32_t	tid;
+		char	pad[44];
+	} ev;
+	uint64_t its[4];
+	int32_t id, burn[64];
+	uint32_t i, j, nburn = 0;
+
+	for(i = 0; i < p->ntimer; i++){
+		memset(&ev, 0, sizeof ev);
+		ev.value = tm[i].value;
+		ev.signo = tm[i].signo;
+		ev.notify = tm[i].notify;
+		ev.tid = sys0(SYS_gettid);
+		for(j = 0; j < n; j++)
+			if(t[j].tid == (uint32_t)tm[i].tid)
+				ev.tid = j == 0 ? sys0(SYS_gettid) : st[j].tid;
+		for(;;){
+			if(sys3(SYS_timer_create, tm[i].clock, &ev, &id) < 0)
+				fail("cannot make timer again", 0);
+			if(id == tm[i].id)
+				break;
+			if(id > tm[i].id || nburn == sizeof burn/sizeof burn[0])
+				fail("cannot make timer again under its id", 0);
+			burn[nburn++] = id;
+		}
+		if(tm[i].left != 0){
+			its[0] = tm[i].interval / 1000000000;
+			its[1] = tm[i].interval % 1000000000;
+			its[2] = tm[i].left / 1000000000;
+			its[3] = tm[i].left % 1000000000;
+			sys4(SYS_timer_settime, id, 0, its, 0);
+		}
+	}
+	for(i = 0; i < nburn; i++)
+		sys1(SYS_timer_delete, burn[i]);
 }
 
 void
@@ -231,6 +283,7 @@ resumetask(void)
 	for(i = 1; i < n; i++)
 		while(*(volatile int *)&done[i] == 0)
 			sys0(SYS_sched_yield);
+	settimers(p, t, st, n);
 	sys3(SYS_mprotect, tr, ctx.tramplen, PROT_READ|PROT_EXEC);
 	if(ctx.readyfd >= 0){
 		sys3(SYS_write, ctx.readyfd, "ok\n", 3);
