@@ -39,14 +39,7 @@ load helper
 }
 
 @test "kobjs: a file deleted while open and a memfd come back with their contents" {
-	spawn "$PROG/gone" "$T" >"$T/out"
-	pid=$SPAWN_PID
-	wait_for_lines "$T/out" 3
-	freeze_image "$pid" "$T/img"
-	n=$(lines "$T/out")
-	kill9 "$pid"
-	resume_image "$T/img" "$T/resumed.out"
-	wait_resumed "$T/out" $((n + 3))
+	roundtrip "$T/out" 3 3 "$PROG/gone" "$T"
 	ls -l /proc/$RESUME_PID/fd >"$T/fds"
 	kill9 "$RESUME_PID"
 	awk '$0 != (NR - 1) " abc xyz" { print FILENAME ": " $0; exit 1 }' "$T/out" >&2
@@ -55,13 +48,7 @@ load helper
 }
 
 @test "kobjs: pending signals, standard and realtime with their values, come back" {
-	spawn "$PROG/sigpend" "$T/go" >"$T/out"
-	pid=$SPAWN_PID
-	wait_for_lines "$T/out" 3
-	freeze_image "$pid" "$T/img"
-	kill9 "$pid"
-	resume_image "$T/img" "$T/resumed.out"
-	growing "$T/out"
+	roundtrip "$T/out" 3 2 "$PROG/sigpend" "$T/go"
 	touch "$T/go"
 	wait_for '^rt 42$' "$T/out"
 	kill9 "$RESUME_PID"

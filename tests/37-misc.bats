@@ -5,14 +5,7 @@
 load helper
 
 @test "misc: nice, affinity, no_new_privs, dumpable, subreaper and umask come back" {
-	spawn "$PROG/misc" >"$T/out"
-	pid=$SPAWN_PID
-	wait_for_lines "$T/out" 3
-	freeze_image "$pid" "$T/img"
-	n=$(lines "$T/out")
-	kill9 "$pid"
-	resume_image "$T/img" "$T/resumed.out"
-	wait_resumed "$T/out" $((n + 3))
+	roundtrip "$T/out" 3 3 "$PROG/misc"
 	kill9 "$RESUME_PID"
 	awk '$0 != (NR - 1) " nice=7 cpus=1 nnp=1 dumpable=0 subreaper=1 umask=027" {
 		print FILENAME ": line " NR ": " $0; exit 1 }' "$T/out" >&2
@@ -29,15 +22,8 @@ load helper
 }
 
 @test "misc: POSIX timers come back under their ids, signal and thread ones" {
-	spawn "$PROG/ptimer" >"$T/out"
-	pid=$SPAWN_PID
-	wait_for_lines "$T/out" 3
-	eq "$(grep -c '^ID:' /proc/$pid/timers)" 2
-	freeze_image "$pid" "$T/img"
-	n=$(lines "$T/out")
-	kill9 "$pid"
-	resume_image "$T/img" "$T/resumed.out"
-	wait_resumed "$T/out" $((n + 8))
+	roundtrip "$T/out" 3 8 "$PROG/ptimer"
+	n=$N0
 	eq "$(grep '^ID:' /proc/$RESUME_PID/timers | sort | tr '\n' ' ')" "ID: 1 ID: 2 "
 	kill9 "$RESUME_PID"
 	# the step across the freeze may miss a tick; every later one has both

@@ -463,3 +463,20 @@ setup() {
 teardown() {
 	teardown_procs
 }
+
+# roundtrip OUT WAIT MORE CMD...: run CMD, its output in OUT, until OUT
+# has WAIT lines; freeze it, kill it, resume its image and wait until
+# OUT has MORE lines more.  Sets N0 (the lines when frozen); the resumed
+# copy, RESUME_PID, is left running.
+roundtrip() {
+	local out=$1 want=$2 more=$3
+
+	shift 3
+	spawn "$@" >"$out"
+	wait_for_lines "$out" "$want"
+	freeze_image "$SPAWN_PID" "$T/img"
+	N0=$(lines "$out")
+	kill9 "$SPAWN_PID"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$out" $((N0 + more))
+}
