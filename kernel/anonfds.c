@@ -1,8 +1,8 @@
 /*
  * File descriptors that are kernel objects of the process alone:
  * eventfd, signalfd, timerfd, epoll sets and pipes with both ends in
- * the process.  Their state is read from fdinfo (and, for what is in a
- * pipe, copied with tee, which leaves it there).
+ * the process, and listening sockets.  Their state is read from fdinfo
+ * (and, for what is in a pipe, copied with tee, which leaves it there).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/socket.h>
 #include "engine.h"
 
 enum {
@@ -141,6 +142,42 @@ pipe1(pid_t pid, int fd, const char *link, Ifd *f, Img *m)
 	return pipedata(pid, fd, f, m);
 }
 
+/*
+ * A listening socket is its address: bound and listening again on resume.
+ * A connected one is a conversation with someone else: refused.
+ */
+static int
+socket1(pid_t pid, int fd, Ifd *f, Img *m)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof sa, ol = sizeof(int);
+	int pfd, dup, listening = 0, r = -1;
+
+	pfd = syscall(SYS_pidfd_open, pid, 0);
+	dup = pfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pfd, fd, 0);
+	if(dup < 0){
+		werrstr("cannot look at socket of fd %d: %s", fd, strerror(errno));
+		goto out;
+	}
+	getsockopt(dup, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol);
+	ol = sizeof(int);
+	if(!listening || getsockopt(dup, SOL_SOCKET, SO_DOMAIN, &f->arg[0], &ol) < 0 ||
+	   (ol = sizeof(int), getsockopt(dup, SOL_SOCKET, SO_TYPE, &f->arg[1], &ol)) < 0 ||
+	   getsockname(dup, (struct sockaddr *)&sa, &len) < 0){
+		werrstr("unsupported: fd %d is a connected socket", fd);
+		goto out;
+	}
+	f->arg[2] = m->blob.n;
+	f->arg[3] = len;
+	r = bufadd(&m->blob, &sa, len);
+out:
+	if(dup >= 0)
+		close(dup);
+	if(pfd >= 0)
+		close(pfd);
+	return r;
+}
+
 static const struct {
 	char	link[24];
 	int	kind;
@@ -161,6 +198,10 @@ anonfd(pid_t pid, int fd, const char *link, const char *info, Ifd *f, Img *m)
 	if(strncmp(link, "pipe:[", 6) == 0 && fd > 2){
 		f->kind = Dpipe;
 		return pipe1(pid, fd, link, f, m) < 0 ? -1 : 1;
+	}
+	if(strncmp(link, "socket:[", 8) == 0 && fd > 2){
+		f->kind = Dlisten;
+		return socket1(pid, fd, f, m) < 0 ? -1 : 1;
 	}
 	for(i = 0; i < sizeof anontab/sizeof anontab[0]; i++)
 		if(strcmp(link, anontab[i].link) == 0){

@@ -208,6 +208,7 @@ enum {
 	Dtimerfd,	/* arg clockid, value ns, interval ns */
 	Depoll,		/* arg blob offset and count of Iwatch */
 	Dgone,		/* file deleted while open (or memfd): arg blob offset and length of its contents */
+	Dlisten,	/* listening socket: arg domain, type, blob offset and length of its address */
 };
 
 typedef struct Ifd Ifd;

@@ -42,3 +42,48 @@ teardown() {
 	tmux -L "$SOCK" send-keys -t v:1 ':q!' Enter
 	wait_gone "$r"
 }
+
+# get PORT PATH: the body's last line of an HTTP/1.0 GET on loopback
+get() {
+	timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$1 && printf "GET %s HTTP/1.0\r\n\r\n" "$2" >&3 && tail -1 <&3' bash "$1" "$2"
+}
+
+@test "a python3 http server on loopback keeps serving after resume (listening socket)" {
+	requires python3
+	port=$((20000 + RANDOM % 20000))
+	mkdir "$T/www"
+	echo "served by persist $port" >"$T/www/index.html"
+	(cd "$T/www" && spawn python3 -m http.server "$port" --bind 127.0.0.1 >"$T/log" 2>&1)
+	pid=$(tail -1 "$BATS_FILE_TMPDIR/pids" | cut -d' ' -f1)
+	for ((i = 0; i < 50; i++)); do
+		get "$port" /index.html >"$T/got" 2>/dev/null && break
+		sleep 0.1
+	done
+	eq "$(cat "$T/got")" "served by persist $port"
+	freeze_image "$pid" "$T/img"
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	sleep 0.3
+	eq "$(get "$port" /index.html)" "served by persist $port"
+	eq "$(get "$port" /index.html)" "served by persist $port"
+	alive "$RESUME_PID"
+}
+
+@test "a connected socket is refused by name and the process runs on" {
+	requires python3
+	port=$((20000 + RANDOM % 20000))
+	spawn python3 -u -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+i = 0
+while True:
+    print(i); i += 1; time.sleep(0.1)
+' "$port" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	run ctl "$pid" freeze
+	[ "$status" -ne 0 ]
+	[[ $(cat "$PERSIST/$pid/err") == "unsupported: fd "*" is a connected socket" ]]
+	growing "$T/out"
+}

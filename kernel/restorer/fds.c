@@ -156,6 +156,31 @@ gone(Ifd *f)
 	return nfd;
 }
 
+/* a listening socket again, at its address; a unix socket's old file goes first */
+static long
+listen1(Ifd *f)
+{
+	char *sa = (char *)sect(Sblob, 0) + f->arg[2];
+	long fd;
+	int one = 1;
+	uint32_t st[36];	/* struct stat: st_mode at 24 */
+
+	fd = sys3(SYS_socket, f->arg[0], f->arg[1] | (f->flags & O_NONBLOCK) | O_CLOEXEC, 0);
+	if(fd < 0)
+		fail("cannot make socket", 0);
+	if(f->arg[0] == 1 && sa[2] != 0){
+		/* AF_UNIX bound to a path: the dead server's socket file is in the way */
+		if(sys4(SYS_newfstatat, -100, sa + 2, st, 0) == 0 && (st[6] & 0170000) == 0140000)
+			sys1(SYS_unlink, sa + 2);
+	}else
+		sys5(SYS_setsockopt, fd, 1, 2, &one, sizeof one);	/* SO_REUSEADDR */
+	if(sys3(SYS_bind, fd, sa, f->arg[3]) < 0)
+		fail("cannot listen again", "address in use");
+	if(sys2(SYS_listen, fd, 128) < 0)
+		fail("cannot listen again", 0);
+	return fd;
+}
+
 static int
 open1(Ifd *f)
 {
@@ -184,6 +209,8 @@ open1(Ifd *f)
 		return high(sys1(SYS_epoll_create1, 0), "epoll");
 	case Dgone:
 		return high(gone(f), "deleted file");
+	case Dlisten:
+		return high(listen1(f), "socket");
 	}
 	fd = sys3(SYS_open, path, (f->flags & Keep) | O_CLOEXEC | O_NOCTTY |
 		(f->kind == Dfifo ? O_NONBLOCK : 0), 0);
