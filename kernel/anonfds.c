@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
+#include <asm/termbits.h>
 #include "engine.h"
 
 enum {
@@ -86,17 +88,33 @@ epoll1(pid_t pid, int fd, const char *info, Ifd *f, Img *m)
 	return 0;
 }
 
+/* our own copy of the process's fd (same open file) */
+int
+peerfd(pid_t pid, int fd)
+{
+	int pfd, dup;
+
+	pfd = syscall(SYS_pidfd_open, pid, 0);
+	dup = pfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pfd, fd, 0);
+	if(dup < 0)
+		werrstr("cannot get fd %d of the process: %s", fd, strerror(errno));
+	if(pfd >= 0)
+		close(pfd);
+	return dup;
+}
+
 /* the bytes in a pipe, copied out without taking them */
 static int
 pipedata(pid_t pid, int fd, Ifd *f, Img *m)
 {
-	int pfd, dup, p[2] = {-1, -1}, r = -1;
+	int dup, p[2] = {-1, -1}, r = -1;
 	ssize_t n;
 	char *buf = NULL;
 
-	pfd = syscall(SYS_pidfd_open, pid, 0);
-	dup = pfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pfd, fd, 0);
-	if(dup < 0 || pipe2(p, O_CLOEXEC|O_NONBLOCK) < 0 || fcntl(p[1], F_SETPIPE_SZ, Pipemax) < 0){
+	dup = peerfd(pid, fd);
+	if(dup < 0)
+		return -1;
+	if(pipe2(p, O_CLOEXEC|O_NONBLOCK) < 0 || fcntl(p[1], F_SETPIPE_SZ, Pipemax) < 0){
 		werrstr("cannot read pipe of fd %d: %s", fd, strerror(errno));
 		goto out;
 	}
@@ -118,10 +136,7 @@ out:
 	free(buf);
 	close(p[0]);
 	close(p[1]);
-	if(dup >= 0)
-		close(dup);
-	if(pfd >= 0)
-		close(pfd);
+	close(dup);
 	return r;
 }
 
@@ -151,14 +166,11 @@ socket1(pid_t pid, int fd, Ifd *f, Img *m)
 {
 	struct sockaddr_storage sa;
 	socklen_t len = sizeof sa, ol = sizeof(int);
-	int pfd, dup, listening = 0, r = -1;
+	int dup, listening = 0, r = -1;
 
-	pfd = syscall(SYS_pidfd_open, pid, 0);
-	dup = pfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pfd, fd, 0);
-	if(dup < 0){
-		werrstr("cannot look at socket of fd %d: %s", fd, strerror(errno));
-		goto out;
-	}
+	dup = peerfd(pid, fd);
+	if(dup < 0)
+		return -1;
 	getsockopt(dup, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol);
 	ol = sizeof(int);
 	if(!listening || getsockopt(dup, SOL_SOCKET, SO_DOMAIN, &f->arg[0], &ol) < 0 ||
@@ -171,10 +183,7 @@ socket1(pid_t pid, int fd, Ifd *f, Img *m)
 	f->arg[3] = len;
 	r = bufadd(&m->blob, &sa, len);
 out:
-	if(dup >= 0)
-		close(dup);
-	if(pfd >= 0)
-		close(pfd);
+	close(dup);
 	return r;
 }
 
@@ -235,5 +244,27 @@ pipescheck(Img *m)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* a terminal's modes (raw, no echo, ...): the runner's terminal gets them */
+int
+termios1(pid_t pid, int fd, Ifd *f, Img *m)
+{
+	struct termios tio;
+	int dup;
+
+	dup = peerfd(pid, fd);
+	if(dup < 0)
+		return -1;
+	if(ioctl(dup, TCGETS, &tio) == 0){
+		f->arg[0] = m->blob.n;
+		f->arg[1] = sizeof tio;
+		if(bufadd(&m->blob, &tio, sizeof tio) < 0){
+			close(dup);
+			return -1;
+		}
+	}
+	close(dup);
 	return 0;
 }

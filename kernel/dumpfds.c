@@ -148,8 +148,11 @@ dumpfd(pid_t pid, int fd, Img *m, const char *skipdir)
 		werrstr("unsupported: fd %d is a pty master", fd);
 		return -1;
 	}
-	if(istty(&sb))
+	if(istty(&sb)){
 		f.kind = Dtty;
+		if(termios1(pid, fd, &f, m) < 0)
+			return -1;
+	}
 	else if(link[0] != '/'){
 		if(fd > 2){
 			werrstr("unsupported: fd %d is a %s", fd, kindname(link));

@@ -87,5 +87,7 @@ int	dumpmem(Tracee *t, Img *m, int lean);
 int	dumpfds(pid_t pid, Img *m, const char *skipdir);
 int	anonfd(pid_t pid, int fd, const char *link, const char *info, Ifd *f, Img *m);
 int	pipescheck(Img *m);
+int	peerfd(pid_t pid, int fd);
+int	termios1(pid_t pid, int fd, Ifd *f, Img *m);
 
 double	now(void);	/* ms */

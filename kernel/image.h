@@ -198,7 +198,7 @@ enum {
 	Dfile,		/* regular file: reopen path, seek pos */
 	Ddir,		/* directory: reopen path */
 	Ddev,		/* device other than a terminal: reopen path */
-	Dtty,		/* terminal: the runner's terminal, else /dev/null */
+	Dtty,		/* terminal: the runner's terminal, else /dev/null; arg blob offset, length of its termios */
 	Dstd,		/* fd 0-2 on a pipe or socket: the runner's fd of that number */
 	Dnull,		/* /dev/null instead (control files of persistfs itself) */
 	Dfifo,		/* named pipe: reopen path without blocking, then the saved flags */

@@ -251,3 +251,30 @@ while True:
 	grep -E '^[0-9]+ ' "$T/screen" >"$T/counts"
 	check_counter "$T/counts" $((last + 1)) 5
 }
+
+@test "a terminal in cbreak mode: the runner's terminal gets the modes back" {
+	requires tmux python3
+	tmux -S "$T/tmux" -f /dev/null new-session -d -s k -x 80 -y 24 "sh -c 'exec python3 -c \"
+import sys, tty
+tty.setcbreak(0)
+out = open(sys.argv[1], \\\"a\\\")
+while True:
+    out.write(repr(sys.stdin.read(1)) + chr(10)); out.flush()
+\" $T/keys'"
+	for ((i = 0; i < 50; i++)); do
+		k=$(tmux -S "$T/tmux" list-panes -t k -F '#{pane_pid}' 2>/dev/null) && [ -n "$k" ] && break
+		sleep 0.1
+	done
+	track "$k"
+	sleep 0.7
+	tmux -S "$T/tmux" send-keys -t k a
+	wait_for "'a'" "$T/keys" 5
+	ctl "$k" snap
+	cp "$PERSIST/$k/image" "$T/img"
+	tmux -S "$T/tmux" new-window -d -t k:1 "$T/img; sleep 30"
+	kill9 "$k"
+	sleep 1
+	# a single key, no newline: only a terminal in cbreak mode passes it on
+	tmux -S "$T/tmux" send-keys -t k:1 b
+	wait_for "'b'" "$T/keys" 5
+}

@@ -181,6 +181,8 @@ listen1(Ifd *f)
 	return fd;
 }
 
+static int ttyset;
+
 static int
 open1(Ifd *f)
 {
@@ -189,7 +191,11 @@ open1(Ifd *f)
 
 	switch(f->kind){
 	case Dtty:
-		return high(runnertty(), "terminal");
+		fd = runnertty();
+		/* the modes the process had its terminal in (once is enough) */
+		if(f->arg[1] != 0 && !ttyset && sys3(SYS_ioctl, fd, TCSETS, (char *)sect(Sblob, 0) + f->arg[0]) == 0)
+			ttyset = 1;
+		return high(fd, "terminal");
 	case Dstd:
 		fd = sys3(SYS_fcntl, f->fd, F_DUPFD_CLOEXEC, 0);
 		if(fd < 0)
