@@ -15,9 +15,10 @@
 #	python3		tests: an interpreter loop must resume exactly
 #	perl		tests: a second interpreter; byte edits of images
 #	gdb		gcore, the baseline the benchmarks compare with
+#	vim		tests: vim in tmux frozen and cloned (seed 003's experiment)
 
 pkgs='build-essential pkg-config libfuse3-dev fuse3 9base bats linux-libc-dev
-	tmux python3 perl gdb'
+	tmux python3 perl gdb vim'
 
 missing=
 for p in $pkgs; do
