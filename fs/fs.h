@@ -4,6 +4,7 @@
  */
 #define FUSE_USE_VERSION 35
 #include <fuse_lowlevel.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -108,6 +109,7 @@ void	procgc(void);
 int	procadopt(void);
 int	imagepath(pid_t, char *, size_t);
 int	storepath(char *, size_t, const char *, const char *);
+DIR	*storeopen(const char *);
 int	procstatus(Pinfo *, Proc *, char *, size_t);
 int	procerr(Pinfo *, Proc *, char *, size_t);
 int	procstats(Pinfo *, Proc *, char *, size_t);

@@ -56,6 +56,19 @@ storepath(char *buf, size_t n, const char *dir, const char *name)
 	return 0;
 }
 
+/* store/sub, made if missing, opened for reading */
+DIR *
+storeopen(const char *sub)
+{
+	char path[PATH_MAX];
+
+	if(storepath(path, sizeof path, sub, "") < 0)
+		return NULL;
+	if(mkdir(path, 0755) < 0 && errno != EEXIST)
+		return NULL;
+	return opendir(path);
+}
+
 int
 imagepath(pid_t pid, char *buf, size_t n)
 {
@@ -139,20 +152,13 @@ adoptable(int dfd, const char *name, Pinfo *pi, struct stat *st)
 int
 procadopt(void)
 {
-	char path[PATH_MAX];
 	struct dirent *de;
 	struct stat st;
 	Pinfo pi;
 	Proc *p;
 	DIR *dir;
 
-	if(snprintf(path, sizeof path, "%s/images", store) >= (int)sizeof path){
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if(mkdir(path, 0755) < 0 && errno != EEXIST)
-		return -1;
-	if((dir = opendir(path)) == NULL)
+	if((dir = storeopen("images")) == NULL)
 		return -1;
 	while((de = readdir(dir)) != NULL){
 		if(strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)

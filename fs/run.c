@@ -71,17 +71,10 @@ touched(Run *r)
 int
 runinit(void)
 {
-	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *dir;
 
-	if(snprintf(path, sizeof path, "%s/run", store) >= (int)sizeof path){
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if(mkdir(path, 0755) < 0 && errno != EEXIST)
-		return -1;
-	if((dir = opendir(path)) == NULL)
+	if((dir = storeopen("run")) == NULL)
 		return -1;
 	while((de = readdir(dir)) != NULL)
 		if(strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)

@@ -97,24 +97,27 @@ statusline(pid_t pid, const char *key, char *buf, size_t n)
 	return -1;
 }
 
-int
-tracer(pid_t pid)
+/* a number from /proc/pid/status, -1 if the process is gone */
+static int
+statusint(pid_t pid, const char *key)
 {
 	char buf[32];
 
-	if(statusline(pid, "TracerPid", buf, sizeof buf) < 0)
+	if(statusline(pid, key, buf, sizeof buf) < 0)
 		return -1;
 	return atoi(buf);
 }
 
 int
+tracer(pid_t pid)
+{
+	return statusint(pid, "TracerPid");
+}
+
+int
 nthreads(pid_t pid)
 {
-	char buf[32];
-
-	if(statusline(pid, "Threads", buf, sizeof buf) < 0)
-		return -1;
-	return atoi(buf);
+	return statusint(pid, "Threads");
 }
 
 /* /proc/pid/name, first line, into buf */
@@ -137,13 +140,10 @@ procstr(pid_t pid, const char *name, char *buf, size_t n)
 int
 seccomped(pid_t pid)
 {
-	char buf[32];
 	int mode;
 
-	if(statusline(pid, "Seccomp", buf, sizeof buf) < 0)
-		return 0;
-	mode = atoi(buf);
-	if(mode == 0)
+	mode = statusint(pid, "Seccomp");
+	if(mode <= 0)
 		return 0;
 	werrstr("unsupported: seccomp %s mode", mode == 1 ? "strict" : "filter");
 	return 1;
