@@ -125,11 +125,14 @@ pipedata(pid_t pid, int fd, Ifd *f, Img *m)
 	}
 	if(n > 0){
 		buf = malloc(n);
-		if(buf == NULL || read(p[0], buf, n) != n || (f->arg[1] = m->blob.n, bufadd(&m->blob, buf, n)) < 0){
+		if(buf == NULL || read(p[0], buf, n) != n){
 			werrstr("cannot read pipe of fd %d", fd);
 			goto out;
 		}
+		f->arg[1] = m->blob.n;
 		f->arg[2] = n;
+		if(bufadd(&m->blob, buf, n) < 0)
+			goto out;
 	}
 	r = 0;
 out:

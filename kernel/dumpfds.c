@@ -13,15 +13,14 @@
 #include <sys/sysmacros.h>
 #include "engine.h"
 
-/* names the kernel gives what is not a path, for the refusal */
+/* names the kernel gives what is not a path and not saved, for the refusal */
 static const struct {
 	char	prefix[24];
 	char	what[16];
 } kinds[] = {
-	{"pipe:", "pipe"}, {"socket:", "socket"}, {"anon_inode:[eventfd", "eventfd"},
-	{"anon_inode:[eventpoll", "epoll"}, {"anon_inode:[signalfd", "signalfd"},
-	{"anon_inode:[timerfd", "timerfd"}, {"anon_inode:inotify", "inotify"},
-	{"anon_inode:[pidfd", "pidfd"}, {"anon_inode:", "anon inode"},
+	{"anon_inode:inotify", "an inotify"}, {"anon_inode:[pidfd", "a pidfd"},
+	{"anon_inode:[fanotify", "a fanotify"}, {"anon_inode:[io_uring", "an io_uring"},
+	{"anon_inode:", "an anon inode"},
 };
 
 static const char *
@@ -32,7 +31,7 @@ kindname(const char *link)
 	for(i = 0; i < sizeof kinds/sizeof kinds[0]; i++)
 		if(strncmp(link, kinds[i].prefix, strlen(kinds[i].prefix)) == 0)
 			return kinds[i].what;
-	return "special file";
+	return "a special file";
 }
 
 enum {
@@ -155,7 +154,7 @@ dumpfd(pid_t pid, int fd, Img *m, const char *skipdir)
 	}
 	else if(link[0] != '/'){
 		if(fd > 2){
-			werrstr("unsupported: fd %d is a %s", fd, kindname(link));
+			werrstr("unsupported: fd %d is %s", fd, kindname(link));
 			return -1;
 		}
 		f.kind = Dstd;

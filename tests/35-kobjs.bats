@@ -56,3 +56,16 @@ load helper
 	eq "$(grep -v '^tick' "$T/out" | sort | tr '\n' ' ')" "rt 41 rt 42 usr1 "
 	eq "$(grep '^rt' "$T/out" | tr '\n' ' ')" "rt 41 rt 42 "
 }
+
+@test "kobjs: an inotify fd (tail -f) is refused by name and tail runs on" {
+	echo first >"$T/log"
+	spawn tail -f "$T/log" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for first "$T/out"
+	run ctl "$pid" freeze
+	[ "$status" -ne 0 ]
+	[[ $(cat "$PERSIST/$pid/err") =~ ^unsupported:\ fd\ [0-9]+\ is\ an\ inotify$ ]] ||
+	    fail "err: $(cat "$PERSIST/$pid/err")"
+	echo second >>"$T/log"
+	wait_for second "$T/out"
+}
