@@ -93,7 +93,7 @@ tokenize(char *s, char **f, int max)
 	}
 }
 
-static int
+int
 badname(const char *s)
 {
 	return strlen(s) > 255 || strchr(s, '/') != NULL || strchr(s, '\n') != NULL ||
@@ -120,7 +120,7 @@ release(void *arg)
 static int
 cfreeze(Ctl *c, const Cmdtab *ct, int argc, char **argv)
 {
-	char path[PATH_MAX], *name;
+	char *name;
 	Pfreeze opt;
 	int i;
 
@@ -137,20 +137,16 @@ cfreeze(Ctl *c, const Cmdtab *ct, int argc, char **argv)
 		else
 			name = argv[i];
 	}
-	/* TODO: keep a copy as saved/<name> once the saved store exists */
 	if(name != NULL && badname(name))
 		return fail(c, EINVAL, "%s", Ebadname);
-	if(imagepath(c->pi.pid, path, sizeof path) < 0)
-		return fail(c, ENAMETOOLONG, "%s", strerror(ENAMETOOLONG));
 	memset(&c->p->stats, 0, sizeof c->p->stats);
 	opt.skipdir = mntpt;
 	opt.writer = fuse_req_ctx(c->req)->pid;
 	opt.release = release;
 	opt.arg = c;
 	opt.stats = &c->p->stats;
-	if(pfreeze(c->pi.pid, path, &opt) < 0)
+	if(savedfreeze(&c->pi, c->p, name, &opt) < 0)
 		return enginefail(c);
-	c->p->image = 1;
 	return 0;
 }
 

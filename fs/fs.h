@@ -16,7 +16,10 @@
 /*
  * Inode numbers are computed, like qids.  Fixed nodes sit below 256;
  * a process's directory is pid<<8 and its files pid<<8|Qfile; run/
- * entries count up from Qrunbase, far above any pid<<8.
+ * entries count up from Qrunbase, far above any pid<<8.  A saved/
+ * entry is Qsavedbase|n<<8, its files that |Qsfile, where n is the
+ * entry name's place in a table kept in memory: stable while the
+ * server runs, new after a restart (entries are read from disk).
  */
 enum {
 	Qroot	= FUSE_ROOT_ID,
@@ -30,14 +33,24 @@ enum {
 	Qerr,
 	Qstats,
 	Qclones,
+
+	Qsdir	= 0,	/* file index of saved/<name> itself */
+	Qsimage,
+	Qsstatus,
+	Qscmdline,
+	Qsmaps,
+	Qsfds,
+	Qswhen,
 };
 
 #define Qrunbase	(1ULL<<40)
 #define QPATH(pid, f)	(((uint64_t)(pid)<<8) | (f))
 #define QPID(q)		((pid_t)((q)>>8))
 #define QFILE(q)	((int)((q)&0xff))
-#define ISRUN(q)	((q) >= Qrunbase)
-#define ISPROC(q)	((q) >= 256 && !ISRUN(q))
+#define Qsavedbase	(1ULL<<48)
+#define ISSAVED(q)	((q) >= Qsavedbase)
+#define ISRUN(q)	((q) >= Qrunbase && !ISSAVED(q))
+#define ISPROC(q)	((q) >= 256 && (q) < Qrunbase)
 
 /* errors raised by the file server itself */
 #define Ebadctl		"unknown control message"
@@ -81,7 +94,7 @@ typedef struct Proc Proc;
 struct Proc {
 	pid_t	pid;
 	uint64_t	start;
-	int	image;		/* images/<pid> was made from this process */
+	char	saved[NAME_MAX+1];	/* entry of the last freeze or snap, or "" */
 	int	busy;
 	char	err[Errlen];
 	Pstats	stats;
@@ -107,7 +120,9 @@ void	mkentry(struct fuse_entry_param *, struct stat *, uint64_t);
 Proc	*procget(Pinfo *, int);
 void	procgc(void);
 int	procadopt(void);
-int	imagepath(pid_t, char *, size_t);
+int	imagepath(Proc *, char *, size_t);
+void	procsaved(Proc *, const char *);
+void	procrename(const char *, const char *);
 int	storepath(char *, size_t, const char *, const char *);
 DIR	*storeopen(const char *);
 int	procstatus(Pinfo *, Proc *, char *, size_t);
@@ -118,6 +133,19 @@ void	procaddclone(Proc *, pid_t);
 
 /* ctl.c */
 void	ctlwrite(fuse_req_t, pid_t, const char *, size_t);
+int	badname(const char *);
+
+/* saved.c */
+int	savedinit(void);
+int	savedpath(char *, size_t, const char *, const char *);
+int	savedfreeze(Pinfo *, Proc *, const char *, Pfreeze *);
+int	savedlookup(uint64_t, const char *, struct stat *);
+int	savedstat(uint64_t, struct stat *);
+int	savedlist(Fid *);
+int	savedopen(Fid *, int);
+int	savedunlink(fuse_req_t, uint64_t, const char *);
+int	savedrmdir(fuse_req_t, uint64_t, const char *);
+int	savedrename(fuse_req_t, uint64_t, const char *, uint64_t, const char *, unsigned);
 
 /* run.c */
 int	runlookup(const char *, struct stat *);

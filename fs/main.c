@@ -241,7 +241,7 @@ setup(const char *mnt, const char *dir)
 		fprintf(stderr, "persistfs: /proc/stat: %s\n", strerror(errno));
 		return -1;
 	}
-	if(procadopt() < 0 || runinit() < 0){
+	if(procadopt() < 0 || runinit() < 0 || savedinit() < 0){
 		fprintf(stderr, "persistfs: %s: %s\n", store, strerror(errno));
 		return -1;
 	}

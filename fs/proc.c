@@ -69,8 +69,20 @@ storeopen(const char *sub)
 	return opendir(path);
 }
 
+/* the image of the last freeze or snap of p, in its saved/ entry */
 int
-imagepath(pid_t pid, char *buf, size_t n)
+imagepath(Proc *p, char *buf, size_t n)
+{
+	if(p == NULL || p->saved[0] == '\0'){
+		errno = ENOENT;
+		return -1;
+	}
+	return savedpath(buf, n, p->saved, "image");
+}
+
+/* images/<pid>: a link to the entry, so a restarted server finds it */
+static int
+linkpath(pid_t pid, char *buf, size_t n)
 {
 	char name[16];
 
@@ -78,14 +90,43 @@ imagepath(pid_t pid, char *buf, size_t n)
 	return storepath(buf, n, "images", name);
 }
 
-/* the process is gone: so is its image */
+/* the entry of p's last image is name ("": none) */
+void
+procsaved(Proc *p, const char *name)
+{
+	char link[PATH_MAX], tmp[PATH_MAX+8], target[NAME_MAX+32];
+
+	snprintf(p->saved, sizeof p->saved, "%s", name);
+	if(linkpath(p->pid, link, sizeof link) < 0)
+		return;
+	if(name[0] == '\0'){
+		unlink(link);
+		return;
+	}
+	snprintf(tmp, sizeof tmp, "%s.tmp", link);
+	snprintf(target, sizeof target, "../saved/%s/image", name);
+	unlink(tmp);
+	if(symlink(target, tmp) < 0 || rename(tmp, link) < 0)
+		unlink(tmp);
+}
+
+/* an entry was renamed (to "": removed) */
+void
+procrename(const char *from, const char *to)
+{
+	Proc *p;
+
+	for(p = procs; p != NULL; p = p->next)
+		if(strcmp(p->saved, from) == 0)
+			procsaved(p, to);
+}
+
+/* the process is gone; its image stays in saved/ */
 static void
 procfree(Proc *p)
 {
-	char path[PATH_MAX];
-
-	if(p->image && imagepath(p->pid, path, sizeof path) == 0)
-		unlink(path);
+	if(p->saved[0] != '\0')
+		procsaved(p, "");
 	free(p);
 }
 
@@ -127,6 +168,26 @@ procgc(void)
 	}
 }
 
+/* the entry name out of a link ../saved/<name>/image */
+static int
+linkname(int dfd, const char *name, char *buf, size_t n)
+{
+	char target[PATH_MAX], *s, *e;
+	ssize_t m;
+
+	if((m = readlinkat(dfd, name, target, sizeof target - 1)) < 0)
+		return -1;
+	target[m] = '\0';
+	if(strncmp(target, "../saved/", 9) != 0 || (e = strrchr(target, '/')) == NULL ||
+	    strcmp(e, "/image") != 0)
+		return -1;
+	s = target + 9;
+	*e = '\0';
+	if(badname(s) || (size_t)snprintf(buf, n, "%s", s) >= n)
+		return -1;
+	return 0;
+}
+
 /* an image written after its process started is that process's */
 static int
 adoptable(int dfd, const char *name, Pinfo *pi, struct stat *st)
@@ -145,13 +206,14 @@ adoptable(int dfd, const char *name, Pinfo *pi, struct stat *st)
 }
 
 /*
- * Images left by an earlier server: keep those whose process still
- * runs (a frozen process outlives a restart); drop the rest, with
- * any half-written .tmp.
+ * Links left by an earlier server: keep those whose process still
+ * runs (a frozen process outlives a restart) and whose entry is
+ * there; drop the rest, with any half-made .tmp.
  */
 int
 procadopt(void)
 {
+	char name[NAME_MAX+1];
 	struct dirent *de;
 	struct stat st;
 	Pinfo pi;
@@ -164,8 +226,9 @@ procadopt(void)
 		if(strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		if(adoptable(dirfd(dir), de->d_name, &pi, &st) &&
+		    linkname(dirfd(dir), de->d_name, name, sizeof name) == 0 &&
 		    (p = procget(&pi, 1)) != NULL){
-			p->image = 1;
+			snprintf(p->saved, sizeof p->saved, "%s", name);
 			p->mtime = st.st_mtim;
 			continue;
 		}

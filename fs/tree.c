@@ -26,7 +26,7 @@ struct Dirtab {
 
 static Dirtab rootdir[] = {
 	{"run",		Qrun,		S_IFDIR|01777,	NULL},
-	{"saved",	Qsaved,		S_IFDIR|0555,	NULL},
+	{"saved",	Qsaved,		S_IFDIR|01777,	NULL},
 };
 
 static Dirtab procdir[] = {
@@ -90,6 +90,8 @@ qstat(uint64_t q, struct stat *st, uint64_t *gen)
 	*gen = 0;
 	if(ISRUN(q))
 		return runstat(q, st);
+	if(ISSAVED(q))
+		return savedstat(q, st);
 	if(!ISPROC(q)){
 		if(q == Qroot)
 			st->st_mode = S_IFDIR|0555;
@@ -121,8 +123,8 @@ qstat(uint64_t q, struct stat *st, uint64_t *gen)
 		settimes(st, p->mtime);
 	if(d->gen != NULL)
 		st->st_size = d->gen(&pi, p, buf, sizeof buf);
-	if(d->q == Qimage && p != NULL && p->image &&
-	    imagepath(pi.pid, path, sizeof path) == 0 && stat(path, &ist) == 0){
+	if(d->q == Qimage && imagepath(p, path, sizeof path) == 0 &&
+	    stat(path, &ist) == 0){
 		st->st_size = ist.st_size;
 		st->st_blocks = ist.st_blocks;
 		settimes(st, ist.st_mtim);
@@ -229,6 +231,8 @@ fslookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	gen = 0;
 	if(parent == Qrun)
 		err = runlookup(name, &st);
+	else if(parent == Qsaved || ISSAVED(parent))
+		err = savedlookup(parent, name, &st);
 	else if((q = walk(parent, name)) == 0)
 		err = ENOENT;
 	else
@@ -323,8 +327,8 @@ list(Fid *f)
 	}
 	if(f->ino == Qrun)
 		return runlist(f);
-	if(f->ino == Qsaved)
-		return 0;
+	if(f->ino == Qsaved || ISSAVED(f->ino))
+		return savedlist(f);
 	if(!ISPROC(f->ino) || QFILE(f->ino) != Qdir)
 		return ENOTDIR;
 	if(pinfo(QPID(f->ino), &pi) < 0)
@@ -424,7 +428,7 @@ procopen(Fid *f, int flags)
 		return EACCES;
 	p = procget(&pi, 0);
 	if(d->q == Qimage){
-		if(p == NULL || !p->image || imagepath(pi.pid, path, sizeof path) < 0)
+		if(imagepath(p, path, sizeof path) < 0)
 			return ENOENT;
 		if((f->fd = open(path, O_RDONLY|O_CLOEXEC)) < 0)
 			return errno;
@@ -446,7 +450,7 @@ fsopen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int err;
 
 	trace(req, "open %#lx flags %#x", ino, fi->flags);
-	if(!ISRUN(ino) && !ISPROC(ino)){
+	if(!ISRUN(ino) && !ISPROC(ino) && !ISSAVED(ino)){
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
@@ -454,7 +458,12 @@ fsopen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	err = ISRUN(ino) ? runopen(req, f, fi->flags) : procopen(f, fi->flags);
+	if(ISRUN(ino))
+		err = runopen(req, f, fi->flags);
+	else if(ISSAVED(ino))
+		err = savedopen(f, fi->flags);
+	else
+		err = procopen(f, fi->flags);
 	if(err != 0){
 		fidfree(f);
 		fuse_reply_err(req, err);
@@ -533,7 +542,31 @@ static void
 fsunlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	trace(req, "unlink %#lx %s", parent, name);
-	fuse_reply_err(req, parent == Qrun ? runremove(name) : EACCES);
+	if(parent == Qrun)
+		fuse_reply_err(req, runremove(name));
+	else if(parent == Qsaved || ISSAVED(parent))
+		fuse_reply_err(req, savedunlink(req, parent, name));
+	else
+		fuse_reply_err(req, EACCES);
+}
+
+static void
+fsrmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	trace(req, "rmdir %#lx %s", parent, name);
+	fuse_reply_err(req, parent == Qsaved ? savedrmdir(req, parent, name) : EACCES);
+}
+
+/* saved/ entries only; run/ names stay put */
+static void
+fsrename(fuse_req_t req, fuse_ino_t parent, const char *name,
+	fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	trace(req, "rename %#lx %s %#lx %s", parent, name, newparent, newname);
+	if(parent != Qsaved && newparent != Qsaved)
+		fuse_reply_err(req, EACCES);
+	else
+		fuse_reply_err(req, savedrename(req, parent, name, newparent, newname, flags));
 }
 
 const struct fuse_lowlevel_ops fsops = {
@@ -551,4 +584,6 @@ const struct fuse_lowlevel_ops fsops = {
 	.release	= fsrelease,
 	.create		= fscreate,
 	.unlink		= fsunlink,
+	.rmdir		= fsrmdir,
+	.rename		= fsrename,
 };

@@ -70,6 +70,9 @@ struct Pinfo {
  * Without Fsnap the process is left stopped (SIGSTOP, not traced). */
 int	pfreeze(pid_t pid, const char *path, Pfreeze *opt);
 
+/* describe.c: write cmdline, maps and fds of pid as files in dir */
+int	pdescribe(pid_t pid, const char *dir);
+
 /* ctl.c: plain process control */
 int	pthaw(pid_t pid);	/* continue a frozen or stopped process */
 int	pkill(pid_t pid);	/* SIGKILL; continue it first so it dies at once */

@@ -121,3 +121,19 @@ load helper
 	wait_state "$pid" 'R|S' 2
 	growing "$T/out"
 }
+
+@test "freeze NAME also keeps the image in saved/NAME" {
+	spawn "$PROG/counter" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	ctl "$pid" "freeze keep1"
+	run ls "$PERSIST/saved"
+	grep -qx keep1 <<<"$output"
+	run ls "$PERSIST/saved/keep1"
+	for f in image status cmdline maps fds when; do
+		grep -qx "$f" <<<"$output" || fail "no $f in saved/keep1: $output"
+	done
+	cmp "$PERSIST/saved/keep1/image" "$PERSIST/$pid/image"
+	grep -q counter "$PERSIST/saved/keep1/cmdline"
+	grep -q "$PROG/counter" "$PERSIST/saved/keep1/maps"
+}

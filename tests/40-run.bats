@@ -144,3 +144,20 @@ asuser() {
 	[[ $(pstate "$SPAWN_PID") != [Tt] ]]
 	growing "$T/out"
 }
+
+@test "saved/ survives a restart of persistfs and resumes from run/" {
+	spawn "$PROG/primes" "$T/primes"
+	OLD_PID=$SPAWN_PID
+	wait_for_lines "$T/primes" 20
+	ctl "$OLD_PID" "freeze keep2"
+	N0=$(lines "$T/primes")
+	kill9 "$OLD_PID"
+	restart_persistfs
+	run ls "$PERSIST/saved"
+	grep -qx keep2 <<<"$output"
+	cp "$PERSIST/saved/keep2/image" "$PERSIST/run/k2"
+	pid=$(runpid k2)
+	wait_for_lines "$T/primes" $((N0 + 20))
+	kill9 "$pid"
+	check_primes "$T/primes" $((N0 + 20))
+}
