@@ -57,3 +57,15 @@ load helper
 	wait_for_lines "$T/out" $((n + 3))
 	check_counter "$T/out" 0 $((n + 3))
 }
+
+@test "cmd: lsp lists saved processes with when and status" {
+	spawn "$PROG/counter" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 2
+	"$ROOT/cmd/snap" "$pid" lsp1
+	run "$ROOT/cmd/lsp"
+	[ "$status" -eq 0 ]
+	line=$(grep '^lsp1 ' <<<"$output") || fail "no lsp1 in: $output"
+	[[ $line == *"$(cat "$PERSIST/saved/lsp1/when")"* ]] || fail "$line"
+	[[ $line == *counter*root* ]] || fail "$line"
+}
