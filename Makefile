@@ -80,6 +80,8 @@ install: fs/persistfs
 	mkdir -p $(DESTDIR)$(PREFIX)/bin
 	install -m 755 fs/persistfs $(DESTDIR)$(PREFIX)/bin/
 	for f in cmd/*; do [ ! -f "$$f" ] || install -m 755 "$$f" $(DESTDIR)$(PREFIX)/bin/ || exit 1; done
+	mkdir -p $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|@PREFIX@|$(PREFIX)|' etc/persistfs.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/persistfs.service
 	for s in 1 4 5; do \
 		for f in man/man$$s/*.$$s; do \
 			[ -f "$$f" ] || continue; \

@@ -16,9 +16,11 @@
 #	perl		tests: a second interpreter; byte edits of images
 #	gdb		gcore, the baseline the benchmarks compare with
 #	vim		tests: vim in tmux frozen and cloned (seed 003's experiment)
+#	groff-base	tests: the man pages render without warnings
+#	bsdextrautils	col, to read a rendered man page in a test
 
 pkgs='build-essential pkg-config libfuse3-dev fuse3 9base bats linux-libc-dev
-	tmux python3 perl gdb vim'
+	tmux python3 perl gdb vim groff-base bsdextrautils'
 
 missing=
 for p in $pkgs; do
