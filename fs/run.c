@@ -308,9 +308,9 @@ runtrunc(uint64_t q, off_t size)
 }
 
 /*
- * Whom the image runs as: the copier; but when root copies, the
- * owner recorded in the image, so root never runs a user's image
- * as root.  Nil means stay root.
+ * Whom the image runs as: the copier, and only an image of the
+ * copier's own; when root copies, the owner recorded in the image, so
+ * root never runs a user's image as root.  Nil means stay root.
  */
 static int
 mkcred(fuse_req_t req, const char *path, Pcred *cred, Pcred **credp)
@@ -325,6 +325,12 @@ mkcred(fuse_req_t req, const char *path, Pcred *cred, Pcred **credp)
 	memset(cred, 0, sizeof *cred);
 	*credp = cred;
 	if(ctx->uid != 0){
+		if(pimageuid(path, &uid, &gid) < 0)
+			return -1;
+		if(uid != ctx->uid){
+			werrstr("permission denied: the image is uid %d's", (int)uid);
+			return -1;
+		}
 		cred->uid = ctx->uid;
 		cred->gid = ctx->gid;
 		n = fuse_req_getgroups(req, nelem(cred->groups), cred->groups);

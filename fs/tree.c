@@ -34,7 +34,7 @@ static Dirtab procdir[] = {
 	{"status",	Qstatus,	S_IFREG|0444,	procstatus},
 	{"image",	Qimage,		S_IFREG|0700,	NULL},
 	{"err",		Qerr,		S_IFREG|0444,	procerr},
-	{"stats",	Qstats,		S_IFREG|0444,	procstats},
+	{"stats",	Qstats,		S_IFREG|0400,	procstats},
 	{"clones",	Qclones,	S_IFREG|0444,	procclones},
 };
 
