@@ -95,3 +95,29 @@ while True:
 	[ ! -e "$PERSIST_STORE/saved/sock" ]
 	growing "$T/out"
 }
+
+@test "saved: a full disk refuses the freeze with ENOSPC, the target runs on, nothing partial is left" {
+	mkdir -p "$T/small" "$T/mnt2"
+	mount -t tmpfs -o size=8m none "$T/small" || skip "cannot mount tmpfs"
+	detach "$PERSISTFS" -f -s "$T/small" "$T/mnt2" </dev/null >"$T/pfs2.log" 2>&1
+	pfs2=$DETACH_PID
+	for ((i = 0; i < 50; i++)); do
+		mountpoint -q "$T/mnt2" && break
+		sleep 0.1
+	done
+	spawn "$PROG/bigheap" 64 >"$T/out"
+	pid=$SPAWN_PID
+	wait_for ready "$T/out" 20
+	run timeout 60 bash -c 'echo freeze >"$1"' bash "$T/mnt2/$pid/ctl"
+	err=$(cat "$T/mnt2/$pid/err")
+	list=$(ls -A "$T/small/saved" 2>/dev/null)
+	fusermount3 -u "$T/mnt2"
+	wait "$pfs2" 2>/dev/null || true
+	umount "$T/small"
+	[ "$status" -ne 0 ]
+	[[ $output == *"No space left on device"* ]] || fail "$output"
+	[[ $err == *"no space"* ]] || fail "err: $err"
+	eq "$list" ""
+	[[ $(pstate "$pid") != [Tt] ]]
+	growing "$T/out"
+}
