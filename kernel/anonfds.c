@@ -12,6 +12,10 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <sys/ioctl.h>
 #include <asm/termbits.h>
 #include "engine.h"
@@ -164,8 +168,10 @@ pipe1(pid_t pid, int fd, const char *link, Ifd *f, Img *m)
  * A listening socket is its address: bound and listening again on resume.
  * A connected one is a conversation with someone else: refused.
  */
+static int	sockpair1(int dup, int fd, const char *link, Ifd *f, Img *m);
+
 static int
-socket1(pid_t pid, int fd, Ifd *f, Img *m)
+socket1(pid_t pid, int fd, const char *link, Ifd *f, Img *m)
 {
 	struct sockaddr_storage sa;
 	socklen_t len = sizeof sa, ol = sizeof(int);
@@ -175,6 +181,15 @@ socket1(pid_t pid, int fd, Ifd *f, Img *m)
 	if(dup < 0)
 		return -1;
 	getsockopt(dup, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol);
+	ol = sizeof(int);
+	if(!listening && getsockopt(dup, SOL_SOCKET, SO_DOMAIN, &f->arg[0], &ol) == 0 && f->arg[0] == AF_UNIX){
+		ol = sizeof(int);
+		f->arg[0] = 0;
+		if(getsockopt(dup, SOL_SOCKET, SO_TYPE, &f->arg[1], &ol) == 0){
+			r = sockpair1(dup, fd, link, f, m);
+			goto out;
+		}
+	}
 	ol = sizeof(int);
 	if(!listening || getsockopt(dup, SOL_SOCKET, SO_DOMAIN, &f->arg[0], &ol) < 0 ||
 	   (ol = sizeof(int), getsockopt(dup, SOL_SOCKET, SO_TYPE, &f->arg[1], &ol)) < 0 ||
@@ -187,6 +202,85 @@ socket1(pid_t pid, int fd, Ifd *f, Img *m)
 	r = bufadd(&m->blob, &sa, len);
 out:
 	close(dup);
+	return r;
+}
+
+/* the inode of the other end of unix socket ino, from sock_diag; 0 if none */
+static uint32_t
+unixpeer(uint32_t ino)
+{
+	struct {
+		struct nlmsghdr	nh;
+		struct unix_diag_req	r;
+	} req;
+	char buf[8192];
+	struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+	struct rtattr *rta;
+	ssize_t n;
+	int s, len;
+	uint32_t peer = 0;
+
+	s = socket(AF_NETLINK, SOCK_DGRAM|SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if(s < 0)
+		return 0;
+	memset(&req, 0, sizeof req);
+	req.nh.nlmsg_len = sizeof req;
+	req.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	req.nh.nlmsg_flags = NLM_F_REQUEST;
+	req.r.sdiag_family = AF_UNIX;
+	req.r.udiag_states = ~0U;
+	req.r.udiag_ino = ino;
+	req.r.udiag_show = UDIAG_SHOW_PEER;
+	req.r.udiag_cookie[0] = req.r.udiag_cookie[1] = ~0U;
+	if(send(s, &req, sizeof req, 0) != sizeof req || (n = recv(s, buf, sizeof buf, 0)) <= 0 ||
+	   !NLMSG_OK(nh, n) || nh->nlmsg_type != SOCK_DIAG_BY_FAMILY){
+		close(s);
+		return 0;
+	}
+	rta = (struct rtattr *)((struct unix_diag_msg *)NLMSG_DATA(nh) + 1);
+	len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(struct unix_diag_msg));
+	for(; RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if(rta->rta_type == UNIX_DIAG_PEER)
+			memcpy(&peer, RTA_DATA(rta), 4);
+	close(s);
+	return peer;
+}
+
+/*
+ * One end of a unix socket pair: its inode and its peer's, its type,
+ * and (stream only) the bytes waiting to be read from it, peeked.
+ */
+static int
+sockpair1(int dup, int fd, const char *link, Ifd *f, Img *m)
+{
+	uint32_t ino = strtoul(link + strlen("socket:["), NULL, 10), peer;
+	char *buf;
+	ssize_t n;
+	int r;
+
+	peer = unixpeer(ino);
+	if(peer == 0){
+		werrstr("unsupported: fd %d is a connected socket", fd);
+		return -1;
+	}
+	f->kind = Dsockpair;
+	f->arg[0] = ino | (uint64_t)peer << 32;
+	buf = malloc(Pipemax);
+	if(buf == NULL){
+		werrstr("out of memory");
+		return -1;
+	}
+	n = recv(dup, buf, Pipemax, MSG_PEEK|MSG_DONTWAIT);
+	r = 0;
+	if(n > 0 && f->arg[1] != SOCK_STREAM){
+		werrstr("unsupported: fd %d is a datagram socket with data waiting", fd);
+		r = -1;
+	}else if(n > 0){
+		f->arg[2] = m->blob.n;
+		f->arg[3] = n;
+		r = bufadd(&m->blob, buf, n);
+	}
+	free(buf);
 	return r;
 }
 
@@ -213,7 +307,7 @@ anonfd(pid_t pid, int fd, const char *link, const char *info, Ifd *f, Img *m)
 	}
 	if(strncmp(link, "socket:[", 8) == 0 && fd > 2){
 		f->kind = Dlisten;
-		return socket1(pid, fd, f, m) < 0 ? -1 : 1;
+		return socket1(pid, fd, link, f, m) < 0 ? -1 : 1;
 	}
 	for(i = 0; i < sizeof anontab/sizeof anontab[0]; i++)
 		if(strcmp(link, anontab[i].link) == 0){
@@ -223,7 +317,7 @@ anonfd(pid_t pid, int fd, const char *link, const char *info, Ifd *f, Img *m)
 	return 0;
 }
 
-/* every pipe saved must have both its ends in the process */
+/* every pipe and socket pair saved must have both its ends in the process */
 int
 pipescheck(Img *m)
 {
@@ -231,6 +325,17 @@ pipescheck(Img *m)
 	size_t i, j, n = m->fds.n / sizeof *o;
 	int r, w;
 
+	for(i = 0; i < n; i++){
+		if(o[i].kind != Dsockpair)
+			continue;
+		for(j = 0; j < n; j++)
+			if(o[j].kind == Dsockpair && (uint32_t)o[j].arg[0] == o[i].arg[0] >> 32)
+				break;
+		if(j == n){
+			werrstr("unsupported: fd %d is a connected socket", o[i].fd);
+			return -1;
+		}
+	}
 	for(i = 0; i < n; i++){
 		if(o[i].kind != Dpipe)
 			continue;

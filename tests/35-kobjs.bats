@@ -69,3 +69,23 @@ load helper
 	echo second >>"$T/log"
 	wait_for second "$T/out"
 }
+
+@test "kobjs: a unix socket pair inside the process comes back with the bytes waiting in it" {
+	requires python3
+	roundtrip "$T/out" 3 3 python3 -u -c '
+import socket, sys, time, os
+a, b = socket.socketpair()
+b.send(b"waiting")
+n = 0
+while not os.path.exists(sys.argv[1]):
+    print(n, flush=True); n += 1; time.sleep(0.1)
+print(a.recv(100).decode(), flush=True)
+a.send(b"back")
+print(b.recv(100).decode(), flush=True)
+time.sleep(100)
+' "$T/go"
+	touch "$T/go"
+	wait_for '^back$' "$T/out"
+	kill9 "$RESUME_PID"
+	grep -qx waiting "$T/out"
+}

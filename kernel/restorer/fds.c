@@ -99,6 +99,48 @@ pipeend(Ifd *f)
 	return r;
 }
 
+/* a unix socket pair, both ends the process's: made once, the waiting bytes put back */
+static struct {
+	uint32_t	ino[2];
+	int	end[2];
+	int	filled[2];
+} pairs[32];
+static int npairs;
+
+static long
+pairend(Ifd *f)
+{
+	uint32_t ino = f->arg[0], peer = f->arg[0] >> 32;
+	int i, me, sv[2];
+	long r;
+
+	for(i = 0; i < npairs && pairs[i].ino[0] != ino && pairs[i].ino[1] != ino; i++)
+		;
+	if(i == npairs){
+		if(npairs == (int)(sizeof pairs/sizeof pairs[0]))
+			fail("too many socket pairs", 0);
+		if(sys4(SYS_socketpair, 1, f->arg[1] | O_CLOEXEC, 0, sv) < 0)
+			fail("cannot make a socket pair", 0);
+		pairs[i].ino[0] = ino;
+		pairs[i].ino[1] = peer;
+		pairs[i].end[0] = high(sv[0], "socket");
+		pairs[i].end[1] = high(sv[1], "socket");
+		npairs++;
+	}
+	me = pairs[i].ino[1] == ino;
+	/* what waited to be read here is sent from the other end */
+	if(f->arg[3] > 0 && !pairs[i].filled[me]){
+		r = sys3(SYS_write, pairs[i].end[!me], (char *)sect(Sblob, 0) + f->arg[2], f->arg[3]);
+		if(r != (long)f->arg[3])
+			fail("cannot refill a socket", 0);
+		pairs[i].filled[me] = 1;
+	}
+	r = sys3(SYS_fcntl, pairs[i].end[me], F_DUPFD_CLOEXEC, 0);
+	if(r >= 0)
+		sys3(SYS_fcntl, r, F_SETFL, f->flags & Keep);
+	return r;
+}
+
 static long
 timerfd(Ifd *f)
 {
@@ -217,6 +259,8 @@ open1(Ifd *f)
 		return high(gone(f), "deleted file");
 	case Dlisten:
 		return high(listen1(f), "socket");
+	case Dsockpair:
+		return high(pairend(f), "socket");
 	}
 	fd = sys3(SYS_open, path, (f->flags & Keep) | O_CLOEXEC | O_NOCTTY |
 		(f->kind == Dfifo ? O_NONBLOCK : 0), 0);

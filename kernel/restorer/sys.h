@@ -18,7 +18,7 @@ enum {
 	SYS_exit_group = 231, SYS_openat = 257, SYS_set_robust_list = 273,
 	SYS_dup3 = 292, SYS_prlimit64 = 302, SYS_rseq = 334, SYS_close_range = 436,
 	SYS_epoll_ctl = 233, SYS_timerfd_create = 283, SYS_timerfd_settime = 286,
-	SYS_pwrite64 = 18, SYS_socket = 41, SYS_bind = 49, SYS_listen = 50, SYS_setsockopt = 54,
+	SYS_pwrite64 = 18, SYS_socket = 41, SYS_bind = 49, SYS_listen = 50, SYS_setsockopt = 54, SYS_socketpair = 53,
 	SYS_unlink = 87, SYS_newfstatat = 262, SYS_timer_create = 222, SYS_timer_settime = 223, SYS_timer_delete = 226, SYS_setpriority = 141, SYS_sched_setaffinity = 203, SYS_rt_sigqueueinfo = 129, SYS_rt_tgsigqueueinfo = 297, SYS_memfd_create = 319, SYS_signalfd4 = 289, SYS_eventfd2 = 290, SYS_epoll_create1 = 291, SYS_pipe2 = 293,
 };
 
