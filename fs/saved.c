@@ -264,6 +264,9 @@ savedfreeze(Pinfo *pi, Proc *p, const char *name, Pfreeze *opt)
 		goto cleanup;
 	if(writetext(pi, p, tmp) < 0 || seal(pi, tmp) < 0 || install(tmp, path) < 0){
 		werrstr("saved: %s", strerror(errno));
+		/* a failed freeze leaves the process going, as the engine's own failures do */
+		if(!(opt->flags & Fsnap))
+			pthaw(pi->pid);
 		goto cleanup;
 	}
 	procsaved(p, ename);
