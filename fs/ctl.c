@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@ struct Cmdtab {
 	int	flags;			/* for pfreeze */
 	int	(*op)(pid_t);		/* the engine call of a plain message */
 	char	*self;			/* refusal when aimed at persistfs */
+	int	async;			/* may take long: runs on a thread of its own */
 };
 
 static int	cfreeze(Ctl *, const Cmdtab *, int, char **);
@@ -38,13 +40,13 @@ static int	cplain(Ctl *, const Cmdtab *, int, char **);
 static int	cclone(Ctl *, const Cmdtab *, int, char **);
 
 static const Cmdtab cmdtab[] = {
-	{"freeze",	0, 2,	cfreeze,	0,	NULL,	"cannot freeze persistfs"},
-	{"snap",	0, 2,	cfreeze,	Fsnap,	NULL,	"cannot freeze persistfs"},
-	{"thaw",	0, 0,	cplain,		0,	pthaw,	NULL},
-	{"kill",	0, 0,	cplain,		0,	pkill,	"cannot kill persistfs"},
-	{"stop",	0, 0,	cplain,		0,	pstop,	"cannot stop persistfs"},
-	{"start",	0, 0,	cplain,		0,	pstart,	NULL},
-	{"clone",	0, 3,	cclone,		0,	NULL,	"cannot clone persistfs"},
+	{"freeze",	0, 2,	cfreeze,	0,	NULL,	"cannot freeze persistfs",	1},
+	{"snap",	0, 2,	cfreeze,	Fsnap,	NULL,	"cannot freeze persistfs",	1},
+	{"thaw",	0, 0,	cplain,		0,	pthaw,	NULL,	0},
+	{"kill",	0, 0,	cplain,		0,	pkill,	"cannot kill persistfs",	0},
+	{"stop",	0, 0,	cplain,		0,	pstop,	"cannot stop persistfs",	0},
+	{"start",	0, 0,	cplain,		0,	pstart,	NULL,	0},
+	{"clone",	0, 3,	cclone,		0,	NULL,	"cannot clone persistfs",	1},
 };
 
 /* clone's options: which of the copy's fds a path replaces */
@@ -172,7 +174,9 @@ cclone(Ctl *c, const Cmdtab *ct, int argc, char **argv)
 	opt.writer = fuse_req_ctx(c->req)->pid;
 	opt.release = release;
 	opt.arg = c;
+	pthread_mutex_unlock(&fslock);
 	pid = pclone(c->pi.pid, &opt);
+	pthread_mutex_lock(&fslock);
 	if(pid < 0)
 		return enginefail(c);
 	procaddclone(c->p, pid);
@@ -208,6 +212,81 @@ lookupcmd(Ctl *c, char **f, int nf)
 		return NULL;
 	}
 	return ct;
+}
+
+/* the outcome: err, and the reply unless release gave it; fslock held */
+static void
+finish(Ctl *c, int r)
+{
+	clock_gettime(CLOCK_REALTIME, &c->p->mtime);
+	if(r == 0)
+		c->p->err[0] = '\0';
+	else
+		trace(NULL, "ctl %d: %s", c->pi.pid, c->p->err);
+	if(c->req == NULL)
+		return;
+	if(r == 0)
+		fuse_reply_write(c->req, c->size);
+	else
+		fuse_reply_err(c->req, c->eno);
+}
+
+typedef struct Job Job;
+struct Job {
+	Ctl	c;
+	const Cmdtab	*ct;
+	char	msg[Maxmsg+1];
+};
+
+/*
+ * freeze, snap and clone take as long as the process is large or slow
+ * to reach a system call: meanwhile the server serves on (stats shows
+ * the progress).  Each runs whole on one thread, as ptrace wants.
+ */
+static void *
+job(void *arg)
+{
+	Job *j = arg;
+	char *f[Maxfield];
+	int nf, r;
+
+	pthread_mutex_lock(&fslock);
+	nf = tokenize(j->msg, f, nelem(f));
+	r = j->ct->fn(&j->c, j->ct, nf-1, f+1);
+	j->c.p->busy = 0;
+	finish(&j->c, r);
+	pthread_mutex_unlock(&fslock);
+	free(j);
+	return NULL;
+}
+
+static int
+spawnjob(Ctl *c, const Cmdtab *ct, const char *buf, size_t size)
+{
+	pthread_attr_t a;
+	pthread_t t;
+	Job *j;
+	int r;
+
+	j = malloc(sizeof *j);
+	if(j == NULL)
+		return -1;
+	j->c = *c;
+	j->ct = ct;
+	memcpy(j->msg, buf, size);
+	j->msg[size] = '\0';
+	if(size > 0 && j->msg[size-1] == '\n')
+		j->msg[size-1] = '\0';
+	/* release and the reply refer to the job's Ctl from now on */
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	r = pthread_create(&t, &a, job, j);
+	pthread_attr_destroy(&a);
+	if(r != 0){
+		free(j);
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -259,18 +338,10 @@ ctlwrite(fuse_req_t req, pid_t pid, const char *buf, size_t size)
 	}
 	trace(req, "ctl %d %s", pid, ct->word);
 	c.p->busy = 1;
+	if(ct->async && spawnjob(&c, ct, buf, size) == 0)
+		return;
 	r = ct->fn(&c, ct, nf-1, f+1);
 	c.p->busy = 0;
 out:
-	clock_gettime(CLOCK_REALTIME, &c.p->mtime);
-	if(r == 0)
-		c.p->err[0] = '\0';
-	else
-		trace(NULL, "ctl %d: %s", pid, c.p->err);
-	if(c.req == NULL)
-		return;
-	if(r == 0)
-		fuse_reply_write(req, size);
-	else
-		fuse_reply_err(req, c.eno);
+	finish(&c, r);
 }

@@ -6,6 +6,7 @@
 #include <fuse_lowlevel.h>
 #include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -104,6 +105,7 @@ struct Proc {
 };
 
 /* main.c */
+extern pthread_mutex_t	fslock;	/* all of the server's state; engine calls run without it */
 extern char	*mntpt;
 extern char	*store;
 extern int	debug;

@@ -284,9 +284,13 @@ drainsig(int fd)
 	return quit;
 }
 
+pthread_mutex_t fslock = PTHREAD_MUTEX_INITIALIZER;
+
 /*
- * Only ever between requests: during one the engine waits for its
- * ptrace stops by pid, and a wait for any child would steal them.
+ * Children of this thread only (__WNOTHREAD): freeze, snap and clone
+ * run on threads of their own, whose tracees a wait for any child of
+ * the process would steal.  Resumed processes are forked here, and
+ * orphans come to the leader, this thread.
  */
 static void
 reap(void)
@@ -294,7 +298,7 @@ reap(void)
 	pid_t pid;
 	int st;
 
-	while((pid = waitpid(-1, &st, WNOHANG)) > 0)
+	while((pid = waitpid(-1, &st, WNOHANG|__WNOTHREAD)) > 0)
 		trace(NULL, "reaped %d status %#x", pid, st);
 }
 
@@ -307,7 +311,7 @@ msnow(void)
 	return ts.tv_sec*1000ULL + ts.tv_nsec/1000000;
 }
 
-/* single threaded on purpose: see reap */
+/* one thread serves requests; long ctl messages run on threads of their own (ctl.c) */
 static int
 serve(struct fuse_session *se, int sfd)
 {
@@ -342,13 +346,17 @@ serve(struct fuse_session *se, int sfd)
 			}
 			if(n <= 0)	/* 0: unmounted */
 				break;
+			pthread_mutex_lock(&fslock);
 			fuse_session_process_buf(se, &buf);
+			pthread_mutex_unlock(&fslock);
 		}
+		pthread_mutex_lock(&fslock);
 		reap();
 		if(msnow() - lastgc >= Gcms){
 			procgc();
 			lastgc = msnow();
 		}
+		pthread_mutex_unlock(&fslock);
 	}
 	free(buf.mem);
 	return ret;

@@ -260,8 +260,16 @@ savedfreeze(Pinfo *pi, Proc *p, const char *name, Pfreeze *opt)
 	if(mkdir(tmp, 0700) < 0)
 		goto syserr;
 	r = -1;
-	if(pdescribe(pi->pid, tmp) < 0 || pfreeze(pi->pid, image, opt) < 0)
+	if(pdescribe(pi->pid, tmp) < 0)
 		goto cleanup;
+	pthread_mutex_unlock(&fslock);
+	r = pfreeze(pi->pid, image, opt);
+	pthread_mutex_lock(&fslock);
+	if(r < 0){
+		r = -1;
+		goto cleanup;
+	}
+	r = -1;
 	if(writetext(pi, p, tmp) < 0 || seal(pi, tmp) < 0 || install(tmp, path) < 0){
 		werrstr("saved: %s", strerror(errno));
 		/* a failed freeze leaves the process going, as the engine's own failures do */

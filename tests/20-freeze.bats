@@ -137,3 +137,26 @@ load helper
 	grep -q counter "$PERSIST/saved/keep1/cmdline"
 	grep -q "$PROG/counter" "$PERSIST/saved/keep1/maps"
 }
+
+@test "stats shows the progress of a long freeze while it runs, and the server serves on" {
+	spawn "$PROG/bigheap" 1024 >"$T/out"
+	pid=$SPAWN_PID
+	wait_for ready "$T/out" 60
+	( ctl "$pid" freeze ) &
+	req=$!
+	seen=
+	for ((i = 0; i < 400; i++)); do
+		# other requests are answered meanwhile
+		ls "$PERSIST" >/dev/null
+		read -r done total < <(awk '/^pagesdone/ { d = $2 } /^pagestotal/ { t = $2 } END { print d+0, t+0 }' "$PERSIST/$pid/stats")
+		if [ "$done" -gt 0 ] && [ "$done" -lt "$total" ]; then
+			seen="$done of $total"
+			break
+		fi
+		sleep 0.01
+	done
+	wait "$req"
+	[ -n "$seen" ] || fail "never saw a freeze half done"
+	eq "$(pstate "$pid")" T
+	awk '/^pagesdone/ { d = $2 } /^pagestotal/ { t = $2 } END { exit !(d == t && t > 262144) }' "$PERSIST/$pid/stats"
+}
