@@ -69,3 +69,15 @@ load helper
 	[[ $line == *"$(cat "$PERSIST/saved/lsp1/when")"* ]] || fail "$line"
 	[[ $line == *counter*root* ]] || fail "$line"
 }
+
+@test "cmd: freeze draws a progress bar on a terminal, and nothing without one" {
+	requires script
+	spawn "$PROG/bigheap" 1024 >"$T/out"
+	pid=$SPAWN_PID
+	wait_for ready "$T/out" 60
+	script -qc "$ROOT/cmd/snap $pid" "$T/tty" >/dev/null </dev/null
+	grep -aqE '\[#+ +\] +[0-9]+%' "$T/tty" || fail "no bar in: $(tr '\r' '\n' <"$T/tty" | tail -3)"
+	run "$ROOT/cmd/snap" "$pid"
+	[ "$status" -eq 0 ]
+	eq "$output" ""
+}
