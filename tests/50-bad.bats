@@ -190,4 +190,56 @@ time.sleep(600)' "$pid" >"$T/tracer"
 	# nothing half-written shows up after a restart
 	restart_persistfs
 	eq "$(ls "$PERSIST/saved")" "$saved0"
+	eq "$(ls -A "$PERSIST_STORE/saved" | grep '^\.' || true)" ""
+}
+
+@test "bad names: '..', a newline, a dot name and 256 bytes are refused; 255 bytes is fine" {
+	spawn "$PROG/counter" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 2
+	long=$(printf 'n%.0s' $(seq 256))
+	for name in .. .hidden "$long"; do
+		run ctl "$pid" "snap $name"
+		[ "$status" -ne 0 ] || fail "snap \"${name:0:20}\" was taken"
+		eq "$(cat "$PERSIST/$pid/err")" "bad name"
+	done
+	# a newline inside the message: the name would span lines
+	run timeout 10 bash -c 'printf "snap a\nb" >"$1"' bash "$PERSIST/$pid/ctl"
+	[ "$status" -ne 0 ]
+	ctl "$pid" "snap ${long:1}"
+	[ -d "$PERSIST/saved/${long:1}" ]
+}
+
+@test "status cannot be written, ctl cannot be read, a huge ctl write is EINVAL" {
+	spawn "$PROG/counter" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 2
+	run bash -c 'echo x >"$1"' bash "$PERSIST/$pid/status"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Permission denied"* ]] || fail "$output"
+	run cat "$PERSIST/$pid/ctl"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Permission denied"* ]] || fail "$output"
+	run bash -c 'head -c 5000 /dev/zero | tr "\0" x >"$1"' bash "$PERSIST/$pid/ctl"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Invalid argument"* ]] || fail "$output"
+	eq "$(cat "$PERSIST/$pid/err")" "message too long"
+	growing "$T/out"
+}
+
+@test "persistfs -d logs each operation" {
+	grep -q "ctl $$\|lookup\|getattr" "$BATS_FILE_TMPDIR/persistfs.log" && skip "suite server already logs"
+	mkdir -p "$T/mnt3" "$T/store3"
+	detach "$PERSISTFS" -d -s "$T/store3" "$T/mnt3" </dev/null >"$T/log3" 2>&1
+	p3=$DETACH_PID
+	for ((i = 0; i < 50; i++)); do
+		mountpoint -q "$T/mnt3" && break
+		sleep 0.1
+	done
+	spawn "$PROG/counter" >"$T/out"
+	wait_for_lines "$T/out" 2
+	echo snap >"$T/mnt3/$SPAWN_PID/ctl"
+	fusermount3 -u "$T/mnt3"
+	wait "$p3" 2>/dev/null || true
+	grep -q "ctl $SPAWN_PID snap" "$T/log3" || fail "$(tail -5 "$T/log3")"
 }
