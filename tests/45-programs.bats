@@ -71,17 +71,8 @@ get() {
 
 @test "a connected socket is refused by name and the process runs on" {
 	requires python3
-	port=$((20000 + RANDOM % 20000))
-	spawn python3 -u -c '
-import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-i = 0
-while True:
-    print(i); i += 1; time.sleep(0.1)
-' "$port" >"$T/out"
+	spawn_connected "$T/out"
 	pid=$SPAWN_PID
-	wait_for_lines "$T/out" 3
 	run ctl "$pid" freeze
 	[ "$status" -ne 0 ]
 	[[ $(cat "$PERSIST/$pid/err") == "unsupported: fd "*" is a connected socket" ]]

@@ -75,17 +75,8 @@ load helper
 
 @test "a failed freeze leaves nothing in saved/, not even a dot-directory" {
 	requires python3
-	port=$((20000 + RANDOM % 20000))
-	spawn python3 -u -c '
-import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-i = 0
-while True:
-    print(i); i += 1; time.sleep(0.1)
-' "$port" >"$T/out"
+	spawn_connected "$T/out"
 	pid=$SPAWN_PID
-	wait_for_lines "$T/out" 3
 	before=$(ls "$PERSIST/saved")
 	run ctl "$pid" "freeze sock"
 	[ "$status" -ne 0 ]

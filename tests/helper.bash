@@ -480,3 +480,19 @@ roundtrip() {
 	resume_image "$T/img" "$T/resumed.out"
 	wait_resumed "$out" $((N0 + more))
 }
+
+# spawn_connected OUT: a python3 program holding a TCP connection to
+# itself (which no image can carry), counting into OUT; 3 lines waited for
+spawn_connected() {
+	local port=$((20000 + RANDOM % 20000))
+
+	spawn python3 -u -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+i = 0
+while True:
+    print(i); i += 1; time.sleep(0.1)
+' "$port" >"$1"
+	wait_for_lines "$1" 3
+}
