@@ -18,6 +18,7 @@ enum {
 	Kint,
 	Ku64,
 	Kms,
+	Kstr,
 };
 
 /* the lines of stats, in order */
@@ -29,6 +30,7 @@ static const struct {
 	{"threads",	offsetof(Pstats, threads),	Kint},
 	{"vmas",	offsetof(Pstats, vmas),		Kint},
 	{"fds",		offsetof(Pstats, fds),		Kint},
+	{"fdkinds",	offsetof(Pstats, fdkinds),	Kstr},
 	{"pagestotal",	offsetof(Pstats, pagestotal),	Ku64},
 	{"pagesdone",	offsetof(Pstats, pagesdone),	Ku64},
 	{"pageswritten",	offsetof(Pstats, pageswritten),	Ku64},
@@ -283,6 +285,9 @@ procstats(Pinfo *pi, Proc *p, char *buf, size_t n)
 		case Kms:
 			m += snprintf(buf+m, n-m, "%s %.3f\n", stattab[i].name,
 				*(const double *)(s+stattab[i].off));
+			break;
+		case Kstr:
+			m += snprintf(buf+m, n-m, "%s %s\n", stattab[i].name, s+stattab[i].off);
 			break;
 		}
 	}

@@ -182,6 +182,31 @@ dumpfd(pid_t pid, int fd, Img *m, const char *skipdir)
 	return bufadd(&m->fds, &f, sizeof f);
 }
 
+/* Ifd kinds as stats names them */
+static const char *kindnames[] = {
+	[Dfile] = "file", [Ddir] = "dir", [Ddev] = "dev", [Dtty] = "tty", [Dstd] = "std", [Dnull] = "null",
+	[Dfifo] = "fifo", [Dpipe] = "pipe", [Deventfd] = "eventfd", [Dsignalfd] = "signalfd",
+	[Dtimerfd] = "timerfd", [Depoll] = "epoll", [Dgone] = "deleted", [Dlisten] = "listen",
+	[Dsockpair] = "sockpair",
+};
+
+static void
+countkinds(Img *m)
+{
+	Ifd *f = (Ifd *)m->fds.p;
+	size_t i, j, n = m->fds.n / sizeof *f, len = 0;
+	int c;
+
+	m->st->fdkinds[0] = 0;
+	for(i = 0; i < sizeof kindnames/sizeof kindnames[0]; i++){
+		for(c = 0, j = 0; j < n; j++)
+			c += f[j].kind == i;
+		if(c > 0 && kindnames[i] != NULL && len < sizeof m->st->fdkinds)
+			len += snprintf(m->st->fdkinds + len, sizeof m->st->fdkinds - len, "%s%s %d",
+				len ? " " : "", kindnames[i], c);
+	}
+}
+
 int
 dumpfds(pid_t pid, Img *m, const char *skipdir)
 {
@@ -202,5 +227,8 @@ dumpfds(pid_t pid, Img *m, const char *skipdir)
 			m->st->fds++;
 		}
 	closedir(d);
-	return r < 0 ? r : pipescheck(m);
+	if(r < 0 || pipescheck(m) < 0)
+		return -1;
+	countkinds(m);
+	return 0;
 }

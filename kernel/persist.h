@@ -17,6 +17,7 @@ struct Pstats {
 	int	threads;
 	int	vmas;
 	int	fds;
+	char	fdkinds[128];	/* saved fds by kind: "file 2 tty 1 pipe 2" */
 	uint64_t	pagestotal;	/* pages to consider */
 	uint64_t	pagesdone;	/* pages scanned so far */
 	uint64_t	pageswritten;	/* non-zero pages written */

@@ -10,6 +10,8 @@ load helper
 	wait_for_lines "$T/out" 3
 	sleep 0.$((RANDOM % 5))
 	freeze_image "$pid" "$T/img"
+	eq "$(awk '$1 == "fdkinds" { $1 = ""; print substr($0, 2) }' "$PERSIST/$pid/stats")" \
+	    "file 2 dev 1 pipe 2 eventfd 1 signalfd 1 timerfd 1 epoll 1"
 	n=$(lines "$T/out")
 	kill9 "$pid"
 	resume_image "$T/img" "$T/resumed.out"
