@@ -45,7 +45,7 @@ static const Cmdtab cmdtab[] = {
 	{"thaw",	0, 0,	cplain,		0,	pthaw,	NULL,	0},
 	{"kill",	0, 0,	cplain,		0,	pkill,	"cannot kill persistfs",	0},
 	{"stop",	0, 0,	cplain,		0,	pstop,	"cannot stop persistfs",	0},
-	{"start",	0, 0,	cplain,		0,	pstart,	NULL,	0},
+	{"start",	0, 0,	cplain,		0,	pthaw,	NULL,	0},
 	{"clone",	0, 3,	cclone,		0,	NULL,	"cannot clone persistfs",	1},
 };
 

@@ -174,33 +174,28 @@ static int
 socket1(pid_t pid, int fd, const char *link, Ifd *f, Img *m)
 {
 	struct sockaddr_storage sa;
-	socklen_t len = sizeof sa, ol = sizeof(int);
-	int dup, listening = 0, r = -1;
+	socklen_t len = sizeof sa, ol;
+	int dup, listening = 0, domain = 0, type = 0, r = -1;
 
 	dup = peerfd(pid, fd);
 	if(dup < 0)
 		return -1;
+	ol = sizeof listening;
 	getsockopt(dup, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol);
-	ol = sizeof(int);
-	if(!listening && getsockopt(dup, SOL_SOCKET, SO_DOMAIN, &f->arg[0], &ol) == 0 && f->arg[0] == AF_UNIX){
-		ol = sizeof(int);
-		f->arg[0] = 0;
-		if(getsockopt(dup, SOL_SOCKET, SO_TYPE, &f->arg[1], &ol) == 0){
-			r = sockpair1(dup, fd, link, f, m);
-			goto out;
-		}
-	}
-	ol = sizeof(int);
-	if(!listening || getsockopt(dup, SOL_SOCKET, SO_DOMAIN, &f->arg[0], &ol) < 0 ||
-	   (ol = sizeof(int), getsockopt(dup, SOL_SOCKET, SO_TYPE, &f->arg[1], &ol)) < 0 ||
-	   getsockname(dup, (struct sockaddr *)&sa, &len) < 0){
+	ol = sizeof domain;
+	getsockopt(dup, SOL_SOCKET, SO_DOMAIN, &domain, &ol);
+	ol = sizeof type;
+	getsockopt(dup, SOL_SOCKET, SO_TYPE, &type, &ol);
+	f->arg[1] = type;
+	if(listening && getsockname(dup, (struct sockaddr *)&sa, &len) == 0){
+		f->arg[0] = domain;
+		f->arg[2] = m->blob.n;
+		f->arg[3] = len;
+		r = bufadd(&m->blob, &sa, len);
+	}else if(!listening && domain == AF_UNIX)
+		r = sockpair1(dup, fd, link, f, m);
+	else
 		werrstr("unsupported: fd %d is a connected socket", fd);
-		goto out;
-	}
-	f->arg[2] = m->blob.n;
-	f->arg[3] = len;
-	r = bufadd(&m->blob, &sa, len);
-out:
 	close(dup);
 	return r;
 }

@@ -35,12 +35,6 @@ pstop(pid_t pid)
 	return sig(pid, SIGSTOP);
 }
 
-int
-pstart(pid_t pid)
-{
-	return sig(pid, SIGCONT);
-}
-
 /* /proc/pid/stat state letters, as status says them */
 static const struct {
 	char	c;

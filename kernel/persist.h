@@ -75,10 +75,9 @@ int	pfreeze(pid_t pid, const char *path, Pfreeze *opt);
 int	pdescribe(pid_t pid, const char *dir);
 
 /* ctl.c: plain process control */
-int	pthaw(pid_t pid);	/* continue a frozen or stopped process */
+int	pthaw(pid_t pid);	/* continue a frozen or stopped process (ctl thaw and start) */
 int	pkill(pid_t pid);	/* SIGKILL; continue it first so it dies at once */
 int	pstop(pid_t pid);	/* SIGSTOP, no image */
-int	pstart(pid_t pid);	/* SIGCONT */
 int	pinfo(pid_t pid, Pinfo *info);	/* from /proc; -1 "process exited" */
 
 /* resume.c: check an image without running it */

@@ -32,8 +32,6 @@ errmsg(long e)
 static int
 high(long fd, const char *path)
 {
-	long nfd;
-
 	if(fd < 0){
 		char buf[200], *p, *e = buf + sizeof buf;
 
@@ -42,11 +40,8 @@ high(long fd, const char *path)
 		seprint(p, e, errmsg(fd));
 		fail("cannot reopen", buf);
 	}
-	nfd = sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, ctx.maxfd + 2);
-	if(nfd < 0)
-		fail("too many open files", 0);
-	sys1(SYS_close, fd);
-	return nfd;
+	/* maxfd+1 is kept for the ready fd */
+	return above(fd, ctx.maxfd + 2);
 }
 
 static long

@@ -83,19 +83,23 @@ readyfd(char **envp)
 	return -1;
 }
 
-/* move an fd of ours above every saved fd so that none of them lands on it */
-static int
-movehigh(int fd)
+/* move an fd of ours to base or above, clear of every saved fd */
+int
+above(int fd, int base)
 {
 	int nfd;
 
-	if(fd < 0)
-		return fd;
-	nfd = sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, ctx.maxfd + 1);
+	nfd = sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base);
 	if(nfd < 0)
-		fail("cannot move fd", 0);
+		fail("too many open files", 0);
 	sys1(SYS_close, fd);
 	return nfd;
+}
+
+static int
+movehigh(int fd)
+{
+	return fd < 0 ? fd : above(fd, ctx.maxfd + 1);
 }
 
 static int

@@ -47,6 +47,7 @@ extern Rctx ctx;
 void	fail(const char *what, const char *detail) __attribute__((noreturn));
 void	*sect(int type, uint32_t *count);
 const char	*blobstr(uint32_t off);
+int	above(int fd, int base);
 /* check.c */
 void	checkimage(void);
 void	checkcpu(void);
