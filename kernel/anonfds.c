@@ -242,16 +242,61 @@ unixpeer(uint32_t ino)
 }
 
 /*
+ * What waits to be read from a socket, peeked from offset 0 on (the
+ * process's own peek offset put back after): a stream's bytes as they
+ * are, datagrams and records each after its length (u32), so their
+ * boundaries come back.
+ */
+static int
+peekall(int dup, int fd, Ifd *f, Img *m)
+{
+	char *buf;
+	ssize_t n;
+	size_t got = 0;
+	int off = 0, old = -1, dgram = f->arg[1] != SOCK_STREAM;
+	socklen_t ol = sizeof old;
+	uint32_t len;
+
+	buf = malloc(Pipemax);
+	if(buf == NULL){
+		werrstr("out of memory");
+		return -1;
+	}
+	getsockopt(dup, SOL_SOCKET, SO_PEEK_OFF, &old, &ol);
+	setsockopt(dup, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof off);
+	f->arg[2] = m->blob.n;
+	while(got < Pipemax && (n = recv(dup, buf, Pipemax - got, MSG_PEEK|MSG_DONTWAIT|(dgram ? MSG_TRUNC : 0))) >= 0){
+		if(!dgram && n == 0)
+			break;
+		if((size_t)n > Pipemax - got){
+			werrstr("unsupported: fd %d has more than %d bytes waiting", fd, Pipemax);
+			goto fail;
+		}
+		len = n;
+		if((dgram && bufadd(&m->blob, &len, sizeof len) < 0) || bufadd(&m->blob, buf, n) < 0)
+			goto fail;
+		got += n + (dgram ? sizeof len : 0);
+		if(!dgram)
+			break;
+	}
+	f->arg[3] = m->blob.n - f->arg[2];
+	setsockopt(dup, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof old);
+	free(buf);
+	return 0;
+fail:
+	setsockopt(dup, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof old);
+	free(buf);
+	return -1;
+}
+
+/*
  * One end of a unix socket pair: its inode and its peer's, its type,
- * and (stream only) the bytes waiting to be read from it, peeked.
+ * and what waits to be read from it.
  */
 static int
 sockpair1(int dup, int fd, const char *link, Ifd *f, Img *m)
 {
 	uint32_t ino = strtoul(link + strlen("socket:["), NULL, 10), peer;
-	char *buf;
-	ssize_t n;
-	int r;
 
 	peer = unixpeer(ino);
 	if(peer == 0){
@@ -260,23 +305,7 @@ sockpair1(int dup, int fd, const char *link, Ifd *f, Img *m)
 	}
 	f->kind = Dsockpair;
 	f->arg[0] = ino | (uint64_t)peer << 32;
-	buf = malloc(Pipemax);
-	if(buf == NULL){
-		werrstr("out of memory");
-		return -1;
-	}
-	n = recv(dup, buf, Pipemax, MSG_PEEK|MSG_DONTWAIT);
-	r = 0;
-	if(n > 0 && f->arg[1] != SOCK_STREAM){
-		werrstr("unsupported: fd %d is a datagram socket with data waiting", fd);
-		r = -1;
-	}else if(n > 0){
-		f->arg[2] = m->blob.n;
-		f->arg[3] = n;
-		r = bufadd(&m->blob, buf, n);
-	}
-	free(buf);
-	return r;
+	return peekall(dup, fd, f, m);
 }
 
 static const struct {

@@ -209,7 +209,7 @@ enum {
 	Depoll,		/* arg blob offset and count of Iwatch */
 	Dgone,		/* file deleted while open (or memfd): arg blob offset and length of its contents */
 	Dlisten,	/* listening socket: arg domain, type, blob offset and length of its address */
-	Dsockpair,	/* unix socket whose peer the process holds: arg ino | peer<<32, type, blob offset and length of the bytes waiting */
+	Dsockpair,	/* unix socket whose peer the process holds: arg ino | peer<<32, type, blob offset and length of what waits (datagrams: u32 length, bytes; each) */
 };
 
 typedef struct Ifd Ifd;

@@ -91,3 +91,20 @@ time.sleep(100)
 	kill9 "$RESUME_PID"
 	grep -qx waiting "$T/out"
 }
+
+@test "kobjs: datagram and seqpacket socket pairs come back with their messages, boundaries kept" {
+	spawn "$PROG/socks" "$T/go" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 2
+	sleep 0.$((RANDOM % 5))
+	freeze_image "$pid" "$T/img"
+	n=$(lines "$T/out")
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 2))
+	touch "$T/go"
+	wait_for '^(ok|FAIL)' "$T/out"
+	kill9 "$RESUME_PID"
+	not grep FAIL "$T/out"
+	grep -qx ok "$T/out"
+}

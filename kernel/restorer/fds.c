@@ -102,6 +102,27 @@ static struct {
 } pairs[32];
 static int npairs;
 
+/* a stream's bytes in one write; datagrams and records one by one, each after its length */
+static void
+refill(int fd, Ifd *f)
+{
+	char *p = (char *)sect(Sblob, 0) + f->arg[2], *e = p + f->arg[3];
+	uint32_t len;
+
+	if(f->arg[1] == 1){	/* SOCK_STREAM */
+		if(sys3(SYS_write, fd, p, e - p) != e - p)
+			fail("cannot refill a socket", 0);
+		return;
+	}
+	while(p + sizeof len <= e){
+		memcpy(&len, p, sizeof len);
+		p += sizeof len;
+		if(len > e - p || sys3(SYS_write, fd, p, len) != len)
+			fail("cannot refill a socket", 0);
+		p += len;
+	}
+}
+
 static long
 pairend(Ifd *f)
 {
@@ -125,9 +146,7 @@ pairend(Ifd *f)
 	me = pairs[i].ino[1] == ino;
 	/* what waited to be read here is sent from the other end */
 	if(f->arg[3] > 0 && !pairs[i].filled[me]){
-		r = sys3(SYS_write, pairs[i].end[!me], (char *)sect(Sblob, 0) + f->arg[2], f->arg[3]);
-		if(r != (long)f->arg[3])
-			fail("cannot refill a socket", 0);
+		refill(pairs[i].end[!me], f);
 		pairs[i].filled[me] = 1;
 	}
 	r = sys3(SYS_fcntl, pairs[i].end[me], F_DUPFD_CLOEXEC, 0);
