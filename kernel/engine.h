@@ -89,5 +89,7 @@ int	anonfd(pid_t pid, int fd, const char *link, const char *info, Ifd *f, Img *m
 int	pipescheck(Img *m);
 int	peerfd(pid_t pid, int fd);
 int	termios1(pid_t pid, int fd, Ifd *f, Img *m);
+int	locks1(int fd, const char *info, Ifd *f, Img *m);
+int	lockscheck(pid_t pid, Img *m);
 
 double	now(void);	/* ms */

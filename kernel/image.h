@@ -195,7 +195,7 @@ struct Irun {
 
 /* Ifd.kind */
 enum {
-	Dfile,		/* regular file: reopen path, seek pos */
+	Dfile,		/* regular file: reopen path, seek pos; arg blob offset and count of Ilock */
 	Ddir,		/* directory: reopen path */
 	Ddev,		/* device other than a terminal: reopen path */
 	Dtty,		/* terminal: the runner's terminal, else /dev/null; arg blob offset, length of its termios */
@@ -227,6 +227,21 @@ struct Iwatch {			/* one fd an epoll set watches */
 	int32_t	fd;
 	uint32_t	events;
 	uint64_t	data;
+};
+
+/* Ilock.kind: a lock a Dfile holds (arg[0] blob offset, arg[1] count of Ilock) */
+enum {
+	Lflock,		/* flock(2): the open file's */
+	Lposix,		/* fcntl F_SETLK: the process's */
+	Lofd,		/* fcntl F_OFD_SETLK: the open file's */
+};
+
+typedef struct Ilock Ilock;
+struct Ilock {
+	uint32_t	kind;
+	uint32_t	write;	/* 1: exclusive, 0: shared */
+	uint64_t	start;
+	uint64_t	len;	/* 0: to the end of the file, however long */
 };
 
 typedef struct Ifile Ifile;

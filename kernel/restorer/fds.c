@@ -283,6 +283,7 @@ open1(Ifd *f)
 		sys3(SYS_fcntl, fd, F_SETFL, f->flags & Keep);
 	if(f->kind == Dfile && sys3(SYS_lseek, fd, f->pos, SEEK_SET) < 0)
 		fail("cannot seek", path);
+	openlocks(f, fd);
 	return fd;
 }
 
@@ -383,11 +384,13 @@ placefds(void)
 			sys1(SYS_close, fd);
 	sys2(SYS_munmap, saved, ctx.maxfd + 1);
 	/* all of ours but the ready fd, which resumetask closes last */
-	if(ctx.readyfd < 0){
+	if(ctx.readyfd < 0)
 		sys3(SYS_close_range, ctx.maxfd + 1, ~0U, 0);
-		return;
+	else{
+		if(ctx.readyfd > ctx.maxfd + 1)
+			sys3(SYS_close_range, ctx.maxfd + 1, ctx.readyfd - 1, 0);
+		sys3(SYS_close_range, ctx.readyfd + 1, ~0U, 0);
 	}
-	if(ctx.readyfd > ctx.maxfd + 1)
-		sys3(SYS_close_range, ctx.maxfd + 1, ctx.readyfd - 1, 0);
-	sys3(SYS_close_range, ctx.readyfd + 1, ~0U, 0);
+	/* no close of ours can drop them now */
+	posixlocks();
 }

@@ -62,6 +62,9 @@ void	setmm(void);
 /* fds.c */
 void	openfds(void);
 void	placefds(void);
+/* locks.c */
+void	openlocks(Ifd *f, long fd);
+void	posixlocks(void);
 /* task.c */
 void	resumetask(void) __attribute__((noreturn));
 /* start.S */

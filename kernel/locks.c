@@ -1,0 +1,112 @@
+/*
+ * File locks an fd holds, from the "lock:" lines of its fdinfo (the
+ * kernel lists there the locks taken through that open file): kept
+ * with a regular file and taken again on resume, refused on anything
+ * else.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/kcmp.h>
+#include "engine.h"
+
+static const struct {
+	char	name[8];
+	int	kind;
+} lockkinds[] = {
+	{"FLOCK", Lflock}, {"POSIX", Lposix}, {"OFDLCK", Lofd},
+};
+
+static int
+lockkind(const char *name)
+{
+	size_t i;
+
+	for(i = 0; i < sizeof lockkinds/sizeof lockkinds[0]; i++)
+		if(strcmp(name, lockkinds[i].name) == 0)
+			return lockkinds[i].kind;
+	return -1;
+}
+
+/* one line: "lock:\t1: POSIX  ADVISORY  WRITE 1234 fe:00:42 0 EOF" */
+static int
+parselock(int fd, const char *l, Ilock *k)
+{
+	char type[16], mode[16], rw[16], end[24];
+	unsigned long long start;
+	int kind;
+
+	if(sscanf(l, "lock: %*d: %15s %15s %15s %*d %*s %llu %23s", type, mode, rw, &start, end) != 5){
+		werrstr("unsupported: fd %d holds a lock we cannot read", fd);
+		return -1;
+	}
+	kind = lockkind(type);
+	if(kind < 0 || strcmp(mode, "ADVISORY") != 0){
+		werrstr("unsupported: fd %d holds a %s lock", fd, kind < 0 ? type : mode);
+		return -1;
+	}
+	k->kind = kind;
+	k->write = strcmp(rw, "WRITE") == 0;
+	k->start = start;
+	k->len = strcmp(end, "EOF") == 0 ? 0 : strtoull(end, NULL, 10) - start + 1;
+	return 0;
+}
+
+/* the locks of fd into the blob, f->arg[0] and arg[1] saying where */
+int
+locks1(int fd, const char *info, Ifd *f, Img *m)
+{
+	const char *l = strstr(info, "lock:");
+	Ilock k;
+
+	if(l == NULL)
+		return 0;
+	if(f->kind != Dfile){
+		werrstr("unsupported: fd %d holds a lock on a file that is not a regular file", fd);
+		return -1;
+	}
+	while(m->blob.n % 8)
+		bufadd(&m->blob, "", 1);
+	f->arg[0] = m->blob.n;
+	for(; l != NULL; l = strstr(l + 5, "lock:")){
+		if(parselock(fd, l, &k) < 0 || bufadd(&m->blob, &k, sizeof k) < 0)
+			return -1;
+		f->arg[1]++;
+	}
+	return 0;
+}
+
+static int
+openlocked(Img *m, Ifd *f)
+{
+	Ilock *k = (Ilock *)(m->blob.p + f->arg[0]);
+	uint64_t i;
+
+	if(f->kind != Dfile)
+		return 0;
+	for(i = 0; i < f->arg[1]; i++)
+		if(k[i].kind != Lposix)
+			return 1;
+	return 0;
+}
+
+/*
+ * flock and OFD locks belong to the open file: two fds sharing one
+ * would come back as two open files, each locking out the other.
+ */
+int
+lockscheck(pid_t pid, Img *m)
+{
+	Ifd *o = (Ifd *)m->fds.p;
+	size_t i, j, n = m->fds.n / sizeof *o;
+
+	for(i = 0; i < n; i++)
+		for(j = i + 1; openlocked(m, &o[i]) && j < n; j++)
+			if(o[j].kind == Dfile && syscall(SYS_kcmp, pid, pid, KCMP_FILE, o[i].fd, o[j].fd) == 0){
+				werrstr("unsupported: fds %d and %d share a locked open file", o[i].fd, o[j].fd);
+				return -1;
+			}
+	return 0;
+}

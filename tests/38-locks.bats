@@ -1,0 +1,52 @@
+#!/usr/bin/env bats
+# File locks: flock, POSIX and OFD locks held on regular files are taken
+# again on resume, by the new pid; what cannot be is refused.
+
+load helper
+
+@test "locks: flock, POSIX and OFD locks come back, held by the resumed pid" {
+	mkdir "$T/d"
+	spawn "$PROG/locks" "$T/d" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 2
+	eq "$("$PROG/locks" probe "$T/d" | tr '\n' ' ')" "flock held posix $pid ofd held "
+	sleep 0.$((RANDOM % 5))
+	freeze_image "$pid" "$T/img"
+	n=$(lines "$T/out")
+	kill9 "$pid"
+	eq "$("$PROG/locks" probe "$T/d" | tr '\n' ' ')" "flock free posix free ofd free "
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 3))
+	eq "$("$PROG/locks" probe "$T/d" | tr '\n' ' ')" "flock held posix $RESUME_PID ofd held "
+	kill9 "$RESUME_PID"
+	not grep FAIL "$T/out"
+}
+
+@test "locks: a lock someone else took meanwhile refuses the resume, naming the file" {
+	requires flock
+	mkdir "$T/d"
+	spawn "$PROG/locks" "$T/d" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 2
+	freeze_image "$pid" "$T/img"
+	kill9 "$pid"
+	spawn flock "$T/d/flock" sleep 100
+	for ((i = 0; i < 50; i++)); do
+		[ "$("$PROG/locks" probe "$T/d" | head -1)" = "flock held" ] && break
+		sleep 0.1
+	done
+	run_image "$T/img"
+	[ "$IMG_STATUS" -ne 0 ]
+	eq "$(cat "$T/img.err")" "img: file is locked by another process: $T/d/flock"
+}
+
+@test "locks: two fds sharing one locked open file are refused by name and the target runs on" {
+	requires flock
+	spawn bash -c 'exec 5>>"$1"; flock 5; exec 6>&5; exec "$2"' bash "$T/f" "$PROG/counter" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	run ctl "$pid" freeze
+	[ "$status" -ne 0 ]
+	eq "$(cat "$PERSIST/$pid/err")" "unsupported: fds 5 and 6 share a locked open file"
+	growing "$T/out"
+}
