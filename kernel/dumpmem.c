@@ -69,17 +69,21 @@ classify(pid_t pid, Map *p, int lean)
 	if(istramp(pid, p))
 		return 0;
 	if(shared){
-		/* anonymous shared memory (and SysV, memfd) is saved by content */
-		if(p->ino == 0 || strncmp(p->path, "/dev/zero", 9) == 0 ||
-		   strncmp(p->path, "/SYSV", 5) == 0 || strncmp(p->path, "/memfd:", 7) == 0){
+		if(strncmp(p->path, "/SYSV", 5) == 0 && strstr(p->path, " (deleted)") != NULL){
+			p->v.kind = Vsysv;	/* the segment again, or made again from the pages */
+			return 1;
+		}
+		/* anonymous shared memory (and memfd) is saved by content */
+		if(p->ino == 0 || strncmp(p->path, "/dev/zero", 9) == 0 || strncmp(p->path, "/memfd:", 7) == 0){
 			p->v.kind = Vshanon;
 			return 1;
 		}
-		if(p->perms[1] == 'w'){
+		if(p->perms[1] == 'w' && strstr(p->path, " (deleted)") != NULL){
 			werrstr("unsupported: shared writable mapping of %s", p->path);
 			return -1;
 		}
-		p->v.kind = Vfile;	/* read-only: a private copy reads the same */
+		/* writable: what it changed is in the file, mapped again; read-only: a private copy reads the same */
+		p->v.kind = p->perms[1] == 'w' ? Vshfile : Vfile;
 		return 1;
 	}
 	if(p->ino == 0 || p->path[0] == 0 || p->path[0] == '['){
@@ -159,6 +163,8 @@ wanted(Map *p, uint64_t i)
 	case Vstack:
 	case Vshanon:
 		return (e & (Present|Swapped)) != 0;
+	case Vsysv:
+		return 1;	/* others may have written pages this process never touched */
 	}
 	return 0;
 }
@@ -364,6 +370,8 @@ dumpmem(Tracee *t, Img *img, int lean)
 		if(m[i].path[0] != 0 && m[i].path[0] != '[')
 			m[i].v.path = imgstr(img, m[i].path);
 		if(m[i].v.kind == Vlean && findfile(img, m, i) < 0)
+			goto out;
+		if(m[i].v.kind == Vsysv && addshm(img, &m[i].v, m[i].ino) < 0)
 			goto out;
 		if(savemap(img, &m[i], memfd, buf) < 0)
 			goto out;

@@ -170,6 +170,17 @@ enum {
 	Vvdso,		/* [vdso]: the running kernel's goes here */
 	Vvvar,		/* [vvar] */
 	Vvclock,	/* [vvar_vclock] */
+	Vshfile,	/* shared mapping of a file, mapped again from the file by path */
+	Vsysv,		/* SysV shared memory: file is the blob offset of its Ishm; pages saved */
+};
+
+typedef struct Ishm Ishm;
+struct Ishm {			/* a SysV segment, as /proc/sysvipc/shm showed it */
+	int32_t	key;
+	int32_t	shmid;
+	uint32_t	mode;		/* permissions, SHM_DEST (01000) if removed while attached */
+	uint32_t	pad;
+	uint64_t	size;
 };
 
 typedef struct Ivma Ivma;

@@ -327,6 +327,7 @@ openfds(void)
 	lf = sect(Sfile, &n);
 	for(i = 0; i < n; i++)
 		ctx.leanfd[i] = openlean(&lf[i]);
+	openshared();
 	p = sect(Sproc, 0);
 	ctx.cwdfd = sys3(SYS_open, blobstr(p->cwd), O_PATH|O_DIRECTORY|O_CLOEXEC, 0);
 	if(ctx.cwdfd < 0){

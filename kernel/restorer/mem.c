@@ -10,6 +10,8 @@ static const struct {
 	{Vfile,		MAP_PRIVATE|MAP_ANONYMOUS},
 	{Vlean,		MAP_PRIVATE},
 	{Vshanon,	MAP_SHARED|MAP_ANONYMOUS},
+	{Vshfile,	MAP_SHARED},
+	{Vsysv,		0},	/* attached, not mapped */
 };
 
 static int
@@ -28,7 +30,7 @@ rebuild(Ivma *v, Irun *run)
 {
 	uint64_t len = v->end - v->start;
 	uint32_t i;
-	int flags, fd = -1;
+	int flags, fd = -1, fresh = 1;	/* fresh: wants its saved pages */
 	Irun *r;
 	void *p;
 
@@ -39,11 +41,19 @@ rebuild(Ivma *v, Irun *run)
 		return;
 	if(v->kind == Vlean)
 		fd = ctx.leanfd[v->file];
-	p = rmmap((void *)v->start, len, PROT_READ|PROT_WRITE, flags|MAP_FIXED, fd,
-		fd < 0 ? 0 : v->pgoff);
-	if((uint64_t)p != v->start)
-		fail("cannot map memory", blobstr(v->path));
-	for(i = 0; i < v->nrun; i++){
+	if(v->kind == Vshfile)
+		fd = sharedfd(v);
+	if(v->kind == Vsysv)
+		fresh = attachshm(v);
+	else{
+		p = rmmap((void *)v->start, len, PROT_READ|PROT_WRITE, flags|MAP_FIXED, fd,
+			fd < 0 ? 0 : v->pgoff);
+		if((uint64_t)p != v->start)
+			fail("cannot map memory", blobstr(v->path));
+	}
+	if(v->kind == Vshfile)
+		sys1(SYS_close, fd);
+	for(i = 0; fresh && i < v->nrun; i++){
 		r = &run[v->run + i];
 		if(preadall(ctx.imgfd, (void *)r->addr, r->npages*Ipage, r->off) != (long)(r->npages*Ipage))
 			fail("cannot read image", "page data");

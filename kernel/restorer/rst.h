@@ -62,6 +62,10 @@ void	setmm(void);
 /* fds.c */
 void	openfds(void);
 void	placefds(void);
+/* shm.c */
+void	openshared(void);
+long	sharedfd(Ivma *v);
+int	attachshm(Ivma *v);
 /* locks.c */
 void	openlocks(Ifd *f, long fd);
 void	posixlocks(void);
