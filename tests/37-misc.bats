@@ -30,3 +30,24 @@ load helper
 	awk -v n="$n" 'NR <= n + 1 { next } $0 != "ok " NR - 1 { print FILENAME ": " $0; exit 1 }' "$T/out" >&2
 	eq "$(head -n "$n" "$T/out" | grep -c FAIL)" 0
 }
+
+@test "misc: a pending alarm() (the real interval timer) rings after resume, with the time it had left" {
+	spawn "$PROG/alarm" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 5
+	sleep 0.$((RANDOM % 10))
+	freeze_image "$pid" "$T/img"
+	kill9 "$pid"
+	# long enough that an alarm counting the time frozen would ring at once
+	sleep 2
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" 40
+	# the first rings with the time it had left, the second (armed after the resume) too
+	for ((i = 0; i < 50; i++)); do
+		[ "$(grep -c '^alarm at' "$T/out")" = 2 ] && break
+		sleep 0.1
+	done
+	kill9 "$RESUME_PID"
+	not grep FAIL "$T/out"
+	eq "$(grep -c '^ok$' "$T/out")" 2
+}
