@@ -78,3 +78,40 @@ get() {
 	[[ $(cat "$PERSIST/$pid/err") == "unsupported: fd "*" is a connected socket" ]]
 	growing "$T/out"
 }
+
+@test "sort of a large file, frozen mid-run (threads, temporary files), finishes right after resume" {
+	requires sort shuf
+	mkdir "$T/tmp"
+	seq 2000000 | shuf --random-source=<(yes) >"$T/big"
+	spawn sort -n -S 2M -T "$T/tmp" "$T/big" -o "$T/sorted"
+	pid=$SPAWN_PID
+	sleep 0.$((2 + RANDOM % 5))
+	alive "$pid" || skip "sort finished before the freeze"
+	freeze_image "$pid" "$T/img"
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_gone "$RESUME_PID" 60
+	eq "$(cat "$T/resumed.out")" ""
+	seq 2000000 | cmp - "$T/sorted"
+}
+
+@test "sqlite3 frozen mid-transaction (its locks, its journal) commits after resume; the database checks ok" {
+	requires sqlite3
+	sqlite3 "$T/t.db" "CREATE TABLE t(x INTEGER)"
+	spawn sqlite3 "$T/t.db" "BEGIN; WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<2000000) INSERT INTO t SELECT i FROM c; CREATE INDEX tx ON t(x); UPDATE t SET x = x + 1; COMMIT;"
+	pid=$SPAWN_PID
+	sleep 0.$((3 + RANDOM % 7))
+	freeze_image "$pid" "$T/img"
+	grep -q "POSIX .* $pid " /proc/locks || fail "sqlite3 held no lock when frozen"
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	# its lock on the database, taken again by the new pid
+	for ((i = 0; i < 50; i++)); do
+		grep -q "POSIX .* $RESUME_PID " /proc/locks && break
+		sleep 0.1
+	done
+	grep -q "POSIX .* $RESUME_PID " /proc/locks || fail "the resumed sqlite3 holds no lock"
+	wait_gone "$RESUME_PID" 60
+	eq "$(cat "$T/resumed.out")" ""
+	eq "$(sqlite3 "$T/t.db" "PRAGMA integrity_check; SELECT count(*), sum(x) FROM t" | tr '\n' ' ')" "ok 2000000|2000003000000 "
+}

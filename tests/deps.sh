@@ -18,9 +18,10 @@
 #	vim		tests: vim in tmux frozen and cloned (seed 003's experiment)
 #	groff-base	tests: the man pages render without warnings
 #	bsdextrautils	col, to read a rendered man page in a test
+#	sqlite3		tests: a database frozen mid-transaction commits after resume
 
 pkgs='build-essential pkg-config libfuse3-dev fuse3 9base bats linux-libc-dev
-	tmux python3 perl gdb vim groff-base bsdextrautils'
+	tmux python3 perl gdb vim groff-base bsdextrautils sqlite3'
 
 missing=
 for p in $pkgs; do
