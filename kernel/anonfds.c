@@ -317,6 +317,7 @@ static const struct {
 	{"anon_inode:[signalfd]",	Dsignalfd,	signalfd1},
 	{"anon_inode:[timerfd]",	Dtimerfd,	timerfd1},
 	{"anon_inode:[eventpoll]",	Depoll,		epoll1},
+	{"anon_inode:inotify",		Dinotify,	inotify1},
 };
 
 /* 1: f is one of these, filled in; 0: not one; -1: error */

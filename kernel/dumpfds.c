@@ -18,7 +18,7 @@ static const struct {
 	char	prefix[24];
 	char	what[16];
 } kinds[] = {
-	{"anon_inode:inotify", "an inotify"}, {"anon_inode:[pidfd", "a pidfd"},
+	{"anon_inode:[pidfd", "a pidfd"},
 	{"anon_inode:[fanotify", "a fanotify"}, {"anon_inode:[io_uring", "an io_uring"},
 	{"anon_inode:", "an anon inode"},
 };
@@ -201,7 +201,7 @@ static const char *kindnames[] = {
 	[Dfile] = "file", [Ddir] = "dir", [Ddev] = "dev", [Dtty] = "tty", [Dstd] = "std", [Dnull] = "null",
 	[Dfifo] = "fifo", [Dpipe] = "pipe", [Deventfd] = "eventfd", [Dsignalfd] = "signalfd",
 	[Dtimerfd] = "timerfd", [Depoll] = "epoll", [Dgone] = "deleted", [Dlisten] = "listen",
-	[Dsockpair] = "sockpair",
+	[Dsockpair] = "sockpair", [Dinotify] = "inotify",
 };
 
 static void

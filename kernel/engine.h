@@ -92,5 +92,6 @@ int	termios1(pid_t pid, int fd, Ifd *f, Img *m);
 int	locks1(int fd, const char *info, Ifd *f, Img *m);
 int	lockscheck(pid_t pid, Img *m);
 int	addshm(Img *m, Ivma *v, uint64_t shmid);
+int	inotify1(pid_t pid, int fd, const char *info, Ifd *f, Img *m);
 
 double	now(void);	/* ms */

@@ -221,6 +221,7 @@ enum {
 	Dgone,		/* file deleted while open (or memfd): arg blob offset and length of its contents */
 	Dlisten,	/* listening socket: arg domain, type, blob offset and length of its address */
 	Dsockpair,	/* unix socket whose peer the process holds: arg ino | peer<<32, type, blob offset and length of what waits (datagrams: u32 length, bytes; each) */
+	Dinotify,	/* arg blob offset and count of Inotify, in wd order */
 };
 
 typedef struct Ifd Ifd;
@@ -253,6 +254,14 @@ struct Ilock {
 	uint32_t	write;	/* 1: exclusive, 0: shared */
 	uint64_t	start;
 	uint64_t	len;	/* 0: to the end of the file, however long */
+};
+
+typedef struct Inotify Inotify;
+struct Inotify {		/* one inotify watch */
+	int32_t	wd;
+	uint32_t	mask;
+	uint32_t	path;		/* blob offset: a name of the inode watched */
+	uint32_t	pad;
 };
 
 typedef struct Ifile Ifile;

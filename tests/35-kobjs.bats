@@ -59,17 +59,54 @@ load helper
 	eq "$(grep '^rt' "$T/out" | tr '\n' ' ')" "rt 41 rt 42 "
 }
 
-@test "kobjs: an inotify fd (tail -f) is refused by name and tail runs on" {
+@test "kobjs: inotify watches come back under their wd numbers, a freed number passed over" {
+	mkdir "$T/d" "$T/d/sub"
+	touch "$T/d/a" "$T/d/gone"
+	spawn "$PROG/notify" "$T/d" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 2
+	sleep 0.$((RANDOM % 5))
+	freeze_image "$pid" "$T/img"
+	n=$(lines "$T/out")
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 2))
+	touch "$T/d/sub/x"
+	wait_for '^ok create x$' "$T/out"
+	echo more >>"$T/d/a"
+	wait_for '^ok modify$' "$T/out"
+	rm "$T/d/gone"
+	wait_for '^ok delete gone$' "$T/out"
+	kill9 "$RESUME_PID"
+	not grep FAIL "$T/out"
+}
+
+@test "kobjs: tail -f (inotify) frozen, killed and resumed follows its file on" {
 	echo first >"$T/log"
 	spawn tail -f "$T/log" >"$T/out"
 	pid=$SPAWN_PID
 	wait_for first "$T/out"
-	run ctl "$pid" freeze
-	[ "$status" -ne 0 ]
-	[[ $(cat "$PERSIST/$pid/err") =~ ^unsupported:\ fd\ [0-9]+\ is\ an\ inotify$ ]] ||
-	    fail "err: $(cat "$PERSIST/$pid/err")"
+	freeze_image "$pid" "$T/img"
+	grep -q inotify "$PERSIST/$pid/stats"
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	sleep 0.3
 	echo second >>"$T/log"
 	wait_for second "$T/out"
+	eq "$(cat "$T/out" | tr '\n' ' ')" "first second "
+}
+
+@test "kobjs: an inotify with events waiting is refused by name and the target runs on" {
+	mkdir "$T/d" "$T/d/sub"
+	touch "$T/d/a"
+	spawn "$PROG/notify" "$T/d" deaf >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 2
+	touch "$T/d/sub/x"
+	run ctl "$pid" freeze
+	[ "$status" -ne 0 ]
+	eq "$(cat "$PERSIST/$pid/err")" "unsupported: fd 3 is an inotify with events waiting"
+	growing "$T/out"
 }
 
 @test "kobjs: a unix socket pair inside the process comes back with the bytes waiting in it" {

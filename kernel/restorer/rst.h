@@ -66,6 +66,8 @@ void	placefds(void);
 void	openshared(void);
 long	sharedfd(Ivma *v);
 int	attachshm(Ivma *v);
+/* inotify.c */
+long	inotify(Ifd *f);
 /* locks.c */
 void	openlocks(Ifd *f, long fd);
 void	posixlocks(void);
