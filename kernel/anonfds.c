@@ -170,6 +170,30 @@ pipe1(pid_t pid, int fd, const char *link, Ifd *f, Img *m)
  */
 static int	sockpair1(int dup, int fd, const char *link, Ifd *f, Img *m);
 
+/* what a socket we cannot carry is, for the refusal; type 0: any */
+static const struct {
+	int	domain;
+	int	type;
+	char	what[24];
+} socknames[] = {
+	{AF_INET, SOCK_STREAM, "a connected socket"}, {AF_INET6, SOCK_STREAM, "a connected socket"},
+	{AF_UNIX, 0, "a connected socket"}, {AF_INET, SOCK_DGRAM, "a UDP socket"},
+	{AF_INET6, SOCK_DGRAM, "a UDP socket"}, {AF_INET, SOCK_RAW, "a raw socket"},
+	{AF_INET6, SOCK_RAW, "a raw socket"}, {AF_NETLINK, 0, "a netlink socket"},
+	{AF_PACKET, 0, "a packet socket"},
+};
+
+static const char *
+sockname(int domain, int type)
+{
+	size_t i;
+
+	for(i = 0; i < sizeof socknames/sizeof socknames[0]; i++)
+		if(socknames[i].domain == domain && (socknames[i].type == 0 || socknames[i].type == type))
+			return socknames[i].what;
+	return "a socket";
+}
+
 static int
 socket1(pid_t pid, int fd, const char *link, Ifd *f, Img *m)
 {
@@ -195,7 +219,7 @@ socket1(pid_t pid, int fd, const char *link, Ifd *f, Img *m)
 	}else if(!listening && domain == AF_UNIX)
 		r = sockpair1(dup, fd, link, f, m);
 	else
-		werrstr("unsupported: fd %d is a connected socket", fd);
+		werrstr("unsupported: fd %d is %s", fd, sockname(domain, type));
 	close(dup);
 	return r;
 }

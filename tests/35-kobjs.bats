@@ -129,6 +129,23 @@ time.sleep(100)
 	grep -qx waiting "$T/out"
 }
 
+@test "kobjs: a netlink socket is refused by name and the target runs on" {
+	requires python3
+	spawn python3 -u -c '
+import socket, time
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+i = 0
+while True:
+    print(i); i += 1; time.sleep(0.1)
+' >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	run ctl "$pid" freeze
+	[ "$status" -ne 0 ]
+	eq "$(cat "$PERSIST/$pid/err")" "unsupported: fd 3 is a netlink socket"
+	growing "$T/out"
+}
+
 @test "kobjs: datagram and seqpacket socket pairs come back with their messages, boundaries kept" {
 	spawn "$PROG/socks" "$T/go" >"$T/out"
 	pid=$SPAWN_PID

@@ -4,10 +4,10 @@
 
 load helper
 
-@test "misc: nice, affinity, no_new_privs, dumpable, subreaper and umask come back" {
+@test "misc: nice, affinity, no_new_privs, dumpable, subreaper, umask and rlimits come back" {
 	roundtrip "$T/out" 3 3 "$PROG/misc"
 	kill9 "$RESUME_PID"
-	awk '$0 != (NR - 1) " nice=7 cpus=1 nnp=1 dumpable=0 subreaper=1 umask=027" {
+	awk '$0 != (NR - 1) " nice=7 cpus=1 nnp=1 dumpable=0 subreaper=1 umask=027 nofile=777" {
 		print FILENAME ": line " NR ": " $0; exit 1 }' "$T/out" >&2
 }
 

@@ -22,7 +22,7 @@ counter() {
 	od -An -td8 -j $((2 * 4096 + 8)) -N 8 "$1" | tr -d ' '
 }
 
-@test "shm: a file and a POSIX shm object mapped shared, SysV segments with and without a key: all come back shared" {
+@test "shm: a file and a POSIX shm object mapped shared, SysV segments with and without a key, shared anonymous memory: all come back" {
 	spawn "$PROG/shm" "$T" "$NAME" "$KEY" >"$T/out"
 	pid=$SPAWN_PID
 	wait_for_lines "$T/out" 3

@@ -1,6 +1,7 @@
 /*
  * misc: print, every 100 ms, "N nice=.. cpus=.. nnp=.. dumpable=..
- * subreaper=.. umask=.." from the kernel's point of view, so a resumed
+ * subreaper=.. umask=.. nofile=.." (the soft limit of open files) from
+ * the kernel's point of view, so a resumed
  * copy shows they came back.
  *
  * misc strict: enter seccomp strict mode (read, write, exit only) and
@@ -37,6 +38,7 @@ int
 main(int argc, char **argv)
 {
 	cpu_set_t cpus;
+	struct rlimit rl;
 	mode_t um;
 	int sub;
 	long n;
@@ -52,14 +54,18 @@ main(int argc, char **argv)
 	prctl(PR_SET_DUMPABLE, 0);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	umask(027);
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = 777;
+	setrlimit(RLIMIT_NOFILE, &rl);
 	for(n = 0;; n++){
 		sched_getaffinity(0, sizeof cpus, &cpus);
 		prctl(PR_GET_CHILD_SUBREAPER, &sub);
 		um = umask(0);
 		umask(um);
-		printf("%ld nice=%d cpus=%d nnp=%d dumpable=%d subreaper=%d umask=%03o\n", n,
+		getrlimit(RLIMIT_NOFILE, &rl);
+		printf("%ld nice=%d cpus=%d nnp=%d dumpable=%d subreaper=%d umask=%03o nofile=%ld\n", n,
 			getpriority(PRIO_PROCESS, 0), CPU_COUNT(&cpus), prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0),
-			prctl(PR_GET_DUMPABLE), sub, um);
+			prctl(PR_GET_DUMPABLE), sub, um, (long)rl.rlim_cur);
 		usleep(100000);
 	}
 }

@@ -2,8 +2,8 @@
  * shm DIR NAME KEY: shared memory that outlives the process, each
  * holding a counter: the file DIR/shared mapped shared (four pages,
  * the counter on the third), the POSIX shm object NAME (shm_open), the
- * SysV segment of key KEY (hex), and a SysV segment with no key,
- * removed while attached.  Every 100 ms, for each, check that it holds
+ * SysV segment of key KEY (hex), a SysV segment with no key,
+ * removed while attached, and shared anonymous memory.  Every 100 ms, for each, check that it holds
  * what was last put there, that the file and the named objects seen
  * another way (pread, a second attach) hold it too, then count on;
  * print "N ok" or "N FAIL: why".
@@ -54,6 +54,11 @@ static struct {
 	{"posix shm", NULL, filewise, &posixfd},
 	{"sysv key", NULL, keywise, NULL},
 	{"sysv private", NULL, NULL, NULL},
+	{"shared anonymous", NULL, NULL, NULL},
+};
+
+enum {
+	Nmaps	= sizeof maps/sizeof maps[0],
 };
 
 int
@@ -79,11 +84,12 @@ main(int argc, char **argv)
 	maps[2].p = shmat(keyid, NULL, 0);
 	maps[3].p = shmat(id, NULL, 0);
 	shmctl(id, IPC_RMID, NULL);
-	for(i = 0; i < 4; i++)
+	maps[4].p = mmap(NULL, Size, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS, -1, 0);
+	for(i = 0; i < Nmaps; i++)
 		if(maps[i].p == MAP_FAILED || maps[i].p == (void *)-1)
 			return 1;
 	for(n = 0;; n++){
-		for(i = 0; i < 4; i++){
+		for(i = 0; i < Nmaps; i++){
 			memcpy(&v, maps[i].p + Off, sizeof v);
 			if(v != n)
 				break;
@@ -92,7 +98,7 @@ main(int argc, char **argv)
 			v = n + 1;
 			memcpy(maps[i].p + Off, &v, sizeof v);
 		}
-		if(i < 4){
+		if(i < Nmaps){
 			printf("%ld FAIL: %s holds %ld\n", n, maps[i].name, v);
 			for(;;)
 				pause();
