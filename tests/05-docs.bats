@@ -42,3 +42,43 @@ setup() { T=$BATS_TEST_TMPDIR; }
 	done
 	grep -qx 'ExecStart=/usr/bin/persistfs -f' "$T/root/usr/lib/systemd/system/persistfs.service"
 }
+
+# the README's coverage table: "    kind | status | note | test or refusal"
+coverage() {
+	grep -E '^    [^|]+\| (supported|refused|in progress) +\|' "$ROOT/README" |
+	    sed 's/^ *//; s/ *| */|/g; s/ *$//'
+}
+
+@test "docs: every supported kind in the README's table names a bats test that exists" {
+	rows=$(coverage)
+	[ "$(wc -l <<<"$rows")" -ge 40 ] || fail "README: coverage table not found"
+	names=$(sed -n 's/^@test "\(.*\)" {$/\1/p' "$ROOT"/tests/*.bats)
+	bad=
+	while IFS='|' read -r kind status note test; do
+		[ "$status" = supported ] || continue
+		[ -n "$test" ] && grep -qF -- "$test" <<<"$names" || bad="$bad
+$kind: no test \"$test\""
+	done <<<"$rows"
+	[ -z "$bad" ] || fail "README:$bad"
+}
+
+@test "docs: every refusal the engine can give is a refused row of the README's table" {
+	refused=$(coverage | awk -F'|' '$2 == "refused" { print $4 }')
+	bad=
+	# the messages, %d and %s standing for anything
+	while read -r s; do
+		pat=$(sed 's/%[a-z]*/*/g' <<<"$s")
+		found=
+		while read -r r; do
+			[[ $r == $pat ]] && found=1 && break
+		done <<<"$refused"
+		[ -n "$found" ] || bad="$bad
+\"$s\""
+	done < <(grep -ho '"unsupported: [^"]*"' "$ROOT"/kernel/*.c | tr -d '"' | sort -u)
+	# and what the tables of fds we do not carry call them ("fd %d is %s")
+	while read -r what; do
+		grep -qxF "unsupported: fd N is $what" <<<"$refused" || bad="$bad
+fd N is $what"
+	done < <(grep -ho '"an\? [A-Za-z][^"]*"}' "$ROOT"/kernel/*.c | sed 's/^"//; s/"}$//' | sort -u)
+	[ -z "$bad" ] || fail "README: not a refused row:$bad"
+}
