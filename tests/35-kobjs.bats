@@ -62,15 +62,7 @@ load helper
 @test "kobjs: inotify watches come back under their wd numbers, a freed number passed over" {
 	mkdir "$T/d" "$T/d/sub"
 	touch "$T/d/a" "$T/d/gone"
-	spawn "$PROG/notify" "$T/d" >"$T/out"
-	pid=$SPAWN_PID
-	wait_for_lines "$T/out" 2
-	sleep 0.$((RANDOM % 5))
-	freeze_image "$pid" "$T/img"
-	n=$(lines "$T/out")
-	kill9 "$pid"
-	resume_image "$T/img" "$T/resumed.out"
-	wait_resumed "$T/out" $((n + 2))
+	roundtrip_anytime "$T/out" 2 2 "$PROG/notify" "$T/d"
 	touch "$T/d/sub/x"
 	wait_for '^ok create x$' "$T/out"
 	echo more >>"$T/d/a"
@@ -100,13 +92,9 @@ load helper
 	mkdir "$T/d" "$T/d/sub"
 	touch "$T/d/a"
 	spawn "$PROG/notify" "$T/d" deaf >"$T/out"
-	pid=$SPAWN_PID
 	wait_for_lines "$T/out" 2
 	touch "$T/d/sub/x"
-	run ctl "$pid" freeze
-	[ "$status" -ne 0 ]
-	eq "$(cat "$PERSIST/$pid/err")" "unsupported: fd 3 is an inotify with events waiting"
-	growing "$T/out"
+	refuses "$SPAWN_PID" "unsupported: fd 3 is an inotify with events waiting" "$T/out"
 }
 
 @test "kobjs: a unix socket pair inside the process comes back with the bytes waiting in it" {
@@ -138,24 +126,12 @@ i = 0
 while True:
     print(i); i += 1; time.sleep(0.1)
 ' >"$T/out"
-	pid=$SPAWN_PID
 	wait_for_lines "$T/out" 3
-	run ctl "$pid" freeze
-	[ "$status" -ne 0 ]
-	eq "$(cat "$PERSIST/$pid/err")" "unsupported: fd 3 is a netlink socket"
-	growing "$T/out"
+	refuses "$SPAWN_PID" "unsupported: fd 3 is a netlink socket" "$T/out"
 }
 
 @test "kobjs: datagram and seqpacket socket pairs come back with their messages, boundaries kept" {
-	spawn "$PROG/socks" "$T/go" >"$T/out"
-	pid=$SPAWN_PID
-	wait_for_lines "$T/out" 2
-	sleep 0.$((RANDOM % 5))
-	freeze_image "$pid" "$T/img"
-	n=$(lines "$T/out")
-	kill9 "$pid"
-	resume_image "$T/img" "$T/resumed.out"
-	wait_resumed "$T/out" $((n + 2))
+	roundtrip_anytime "$T/out" 2 2 "$PROG/socks" "$T/go"
 	touch "$T/go"
 	wait_for '^(ok|FAIL)' "$T/out"
 	kill9 "$RESUME_PID"

@@ -73,10 +73,6 @@ i = 0
 while True:
     print(i); i += 1; time.sleep(0.1)
 ' "$T/gone" >"$T/out"
-	pid=$SPAWN_PID
 	wait_for_lines "$T/out" 3
-	run ctl "$pid" freeze
-	[ "$status" -ne 0 ]
-	eq "$(cat "$PERSIST/$pid/err")" "unsupported: shared writable mapping of $T/gone (deleted)"
-	growing "$T/out"
+	refuses "$SPAWN_PID" "unsupported: shared writable mapping of $T/gone (deleted)" "$T/out"
 }

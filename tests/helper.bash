@@ -474,11 +474,28 @@ roundtrip() {
 	shift 3
 	spawn "$@" >"$out"
 	wait_for_lines "$out" "$want"
+	sleep "${ROUNDTRIP_SLEEP:-0}"
 	freeze_image "$SPAWN_PID" "$T/img"
 	N0=$(lines "$out")
 	kill9 "$SPAWN_PID"
 	resume_image "$T/img" "$T/resumed.out"
 	wait_resumed "$out" $((N0 + more))
+}
+
+# roundtrip_anytime OUT WAIT MORE CMD...: roundtrip, frozen at a random
+# moment up to 0.4 s after OUT has WAIT lines
+roundtrip_anytime() {
+	ROUNDTRIP_SLEEP=0.$((RANDOM % 5)) roundtrip "$@"
+}
+
+# refuses PID MSG OUT: a freeze of PID fails, err reads MSG, and PID runs
+# on (OUT grows)
+refuses() {
+	run ctl "$1" freeze
+	[ "$status" -ne 0 ] || fail "freeze of $1 succeeded"
+	eq "$(cat "$PERSIST/$1/err")" "$2"
+	[ "$(pstate "$1")" != T ] || fail "$1 left stopped"
+	growing "$3"
 }
 
 # spawn_connected OUT: a python3 program holding a TCP connection to
