@@ -292,7 +292,7 @@ peekall(int dup, int fd, Ifd *f, Img *m)
 	while(got < Pipemax && (n = recv(dup, buf, Pipemax - got, MSG_PEEK|MSG_DONTWAIT|(dgram ? MSG_TRUNC : 0))) >= 0){
 		if(!dgram && n == 0)
 			break;
-		if((size_t)n > Pipemax - got){
+		if((size_t)n > Pipemax - got || (!dgram && (size_t)n == Pipemax)){
 			werrstr("unsupported: fd %d has more than %d bytes waiting", fd, Pipemax);
 			goto fail;
 		}

@@ -52,6 +52,16 @@ istramp(pid_t pid, Map *p)
 	return memcmp(buf, Pmagic, sizeof Pmagic) == 0 && len == p->v.end - p->v.start;
 }
 
+/* the mapping's path still names its file, a regular one (not a device's memory) */
+static int
+named(Map *p)
+{
+	struct stat sb;
+
+	return strstr(p->path, " (deleted)") == NULL && stat(p->path, &sb) == 0 &&
+		S_ISREG(sb.st_mode) && sb.st_ino == p->ino;
+}
+
 /* 1: save, 0: skip, -1: refuse (errstr set) */
 static int
 classify(pid_t pid, Map *p, int lean)
@@ -78,7 +88,7 @@ classify(pid_t pid, Map *p, int lean)
 			p->v.kind = Vshanon;
 			return 1;
 		}
-		if(p->perms[1] == 'w' && strstr(p->path, " (deleted)") != NULL){
+		if(p->perms[1] == 'w' && !named(p)){
 			werrstr("unsupported: shared writable mapping of %s", p->path);
 			return -1;
 		}

@@ -64,7 +64,7 @@ locks1(int fd, const char *info, Ifd *f, Img *m)
 	if(l == NULL)
 		return 0;
 	if(f->kind != Dfile){
-		werrstr("unsupported: fd %d holds a lock on a file that is not a regular file", fd);
+		werrstr("unsupported: fd %d holds a lock on %s", fd, f->kind == Dgone ? "a deleted file" : "a file that is not a regular file");
 		return -1;
 	}
 	while(m->blob.n % 8)

@@ -3,7 +3,7 @@
  * order.  New wds count up from 1 (and never go back), so a number the
  * process had freed is passed over by watching and unwatching until
  * the next one is the saved one; the IN_IGNORED events that leaves
- * are read off at the end.
+ * are read off as it goes.
  */
 #include "rst.h"
 
@@ -45,12 +45,14 @@ inotify(Ifd *f)
 			if(wd >= w[i].wd)
 				break;
 			sys2(SYS_inotify_rm_watch, fd, wd);
-			passed = 1;
+			if(++passed % 4096 == 0)
+				drain(fd);	/* before the queue overflows */
 		}
 		if(wd != w[i].wd)
 			fail("cannot watch again under the same number", path);
+		if(passed)
+			drain(fd);
+		passed = 0;
 	}
-	if(passed)
-		drain(fd);
 	return fd;
 }

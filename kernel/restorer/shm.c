@@ -73,7 +73,7 @@ wantid(int shmid)
 	fd = sys3(SYS_open, "/proc/sys/kernel/shm_next_id", 1|O_CLOEXEC, 0);
 	if(fd < 0)
 		return;
-	e = fmtnum(buf, buf + sizeof buf, shmid, 10);
+	e = shmid < 0 ? seprint(buf, buf + sizeof buf, "-1") : fmtnum(buf, buf + sizeof buf, shmid, 10);
 	sys3(SYS_write, fd, buf, e - buf);
 	sys1(SYS_close, fd);
 }
@@ -96,6 +96,7 @@ attachshm(Ivma *v)
 	if(id < 0){
 		wantid(s->shmid);
 		id = sys3(SYS_shmget, s->key, s->size, IPC_CREAT|IPC_EXCL|(s->mode & 0777));
+		wantid(-1);	/* used, or not to be left for another */
 		if(id < 0)
 			fail("cannot make the SysV segment again", id == -EEXIST ? "its key is taken" : 0);
 		if(nmade < (int)(sizeof made/sizeof made[0])){
