@@ -15,7 +15,6 @@
 
 enum {
 	Batch	= 8<<20,		/* bytes read per call */
-	Present	= 1ULL<<63,
 	Swapped	= 1ULL<<62,
 	Filepage	= 1ULL<<61,	/* page cache or shared: not changed privately */
 };
@@ -166,15 +165,14 @@ wanted(Map *p, uint64_t i)
 		return 1;	/* kept whole: a restore on another kernel redirects its entry points */
 	case Vfile:
 		/* the contents travel with the image: all of it, but unreadable gaps */
-		return p->v.prot != PROT_NONE || (e & Present);
+		return p->v.prot != PROT_NONE || (e & Ppresent);
 	case Vlean:
-		return (e & Present) && !(e & Filepage);
+		return (e & Ppresent) && !(e & Filepage);
 	case Vanon:
 	case Vstack:
 	case Vshanon:
-		return (e & (Present|Swapped)) != 0;
 	case Vsysv:
-		return 1;	/* others may have written pages this process never touched */
+		return (e & (Ppresent|Swapped)) != 0;
 	}
 	return 0;
 }
@@ -209,10 +207,13 @@ readpagemap(pid_t pid, Map *m, int n, Pstats *st)
 			werrstr("cannot read pagemap");
 			return -1;
 		}
+		/* others' pages too */
+		if(m[i].v.kind == Vshanon || m[i].v.kind == Vsysv)
+			shmpages(pid, &m[i].v, m[i].pm);
 		for(j = 0; j < np; j++)
 			if(wanted(&m[i], j)){
 				st->pagestotal++;
-				if(m[i].pm[j] & Present)
+				if(m[i].pm[j] & Ppresent)
 					st->rss += Ipage;
 			}
 	}

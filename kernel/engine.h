@@ -7,6 +7,7 @@
 #include "image.h"
 
 enum {
+	Ppresent	= 1ULL<<63,	/* a pagemap entry's page is there */
 	Stopwait	= 5000,	/* ms to wait for a thread to reach a stop */
 	Maxthreads	= 256,	/* threads of one process we take */
 };
@@ -92,6 +93,7 @@ int	termios1(pid_t pid, int fd, Ifd *f, Img *m);
 int	locks1(int fd, const char *info, Ifd *f, Img *m);
 int	lockscheck(pid_t pid, Img *m);
 int	addshm(Img *m, Ivma *v, uint64_t shmid);
+void	shmpages(pid_t pid, Ivma *v, uint64_t *pm);
 int	inotify1(pid_t pid, int fd, const char *info, Ifd *f, Img *m);
 
 double	now(void);	/* ms */

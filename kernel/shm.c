@@ -1,12 +1,14 @@
 /*
- * SysV shared memory: a mapping named /SYSV<key> whose inode is the
+ * Shared memory.  SysV: a mapping named /SYSV<key> whose inode is the
  * segment's id.  Its key, id, mode and size come from
  * /proc/sysvipc/shm, so that the restorer can attach the same segment
  * if it is still there, or make it again with the saved pages.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "engine.h"
 
 static int
@@ -30,6 +32,38 @@ findseg(uint64_t shmid, Ishm *s)
 		}
 	free(t);
 	return -1;
+}
+
+/*
+ * Shared memory (SysV, anonymous, memfd) may hold pages others wrote
+ * that this process never touched, which its pagemap does not show:
+ * the pages the memory itself holds are marked present in pm, found
+ * with SEEK_DATA on the mapping's file, which allocates nothing.
+ * Without the file (map_files needs privilege) every page is.
+ */
+void
+shmpages(pid_t pid, Ivma *v, uint64_t *pm)
+{
+	char path[96];
+	uint64_t n = (v->end - v->start) / Ipage, i;
+	off_t data, hole, end = v->pgoff + (v->end - v->start);
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start, (unsigned long)v->end);
+	fd = open(path, O_RDONLY|O_CLOEXEC);
+	if(fd < 0){
+		for(i = 0; i < n; i++)
+			pm[i] |= Ppresent;
+		return;
+	}
+	for(data = v->pgoff; data < end && (data = lseek(fd, data, SEEK_DATA)) >= 0 && data < end; data = hole){
+		hole = lseek(fd, data, SEEK_HOLE);
+		if(hole < 0 || hole > end)
+			hole = end;
+		for(i = (data - v->pgoff) / Ipage; i < n && v->pgoff + i*Ipage < (uint64_t)hole; i++)
+			pm[i] |= Ppresent;
+	}
+	close(fd);
 }
 
 /* v maps the segment shmid: its Ishm into the blob, v->file saying where */

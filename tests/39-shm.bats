@@ -45,10 +45,12 @@ counter() {
 	eq "$(ipcs -m | awk '$1 == "0x00000000" && $3 == "root"' | wc -l)" 0
 }
 
-@test "shm: a SysV segment removed before the resume is made again under its key with its pages" {
+@test "shm: a SysV segment removed before the resume is made again under its key with its pages, others' too" {
 	spawn "$PROG/shm" "$T" "$NAME" "$KEY" >"$T/out"
 	pid=$SPAWN_PID
 	wait_for_lines "$T/out" 3
+	# a page the process never touched
+	"$PROG/shm" put "$KEY" "written by $$"
 	freeze_image "$pid" "$T/img"
 	shmid=$(ipcs -m | awk -v k="0x$KEY" '$1 == k { print $2 }')
 	n=$(lines "$T/out")
@@ -58,7 +60,10 @@ counter() {
 	wait_resumed "$T/out" $((n + 3))
 	# root: under its old id too, which the program knows it by
 	eq "$(ipcs -m | awk -v k="0x$KEY" '$1 == k { print $2, $4, $5, $6 }')" "$shmid 600 16384 1"
+	touch "$T/go"
+	wait_for '^other: ' "$T/out"
 	kill9 "$RESUME_PID"
+	grep -qx "other: written by $$" "$T/out"
 	not grep FAIL "$T/out"
 }
 

@@ -6,7 +6,11 @@
  * removed while attached, and shared anonymous memory.  Every 100 ms, for each, check that it holds
  * what was last put there, that the file and the named objects seen
  * another way (pread, a second attach) hold it too, then count on;
- * print "N ok" or "N FAIL: why".
+ * print "N ok" or "N FAIL: why".  Once the file DIR/go exists, print
+ * "other: TEXT", what the last page of the SysV segment of KEY holds
+ * (this process never touches it before).
+ *
+ * shm put KEY TEXT: put TEXT on the last page of the segment of KEY.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -61,17 +65,32 @@ enum {
 	Nmaps	= sizeof maps/sizeof maps[0],
 };
 
+static int
+put(const char *key, const char *text)
+{
+	char *p;
+
+	p = shmat(shmget(strtol(key, NULL, 16), 0, 0), NULL, 0);
+	if(p == (void *)-1)
+		return 1;
+	snprintf(p + Size - 4096, 4096, "%s", text);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	char path[4096];
+	char path[4096], go[4096];
 	long n, v;
-	int id;
+	int id, told = 0;
 	size_t i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if(argc == 4 && strcmp(argv[1], "put") == 0)
+		return put(argv[2], argv[3]);
 	if(argc != 4)
 		return 2;
+	snprintf(go, sizeof go, "%s/go", argv[1]);
 	snprintf(path, sizeof path, "%s/shared", argv[1]);
 	filefd = open(path, O_RDWR|O_CREAT|O_TRUNC|O_CLOEXEC, 0644);
 	posixfd = shm_open(argv[2], O_RDWR|O_CREAT|O_TRUNC, 0600);
@@ -104,6 +123,10 @@ main(int argc, char **argv)
 				pause();
 		}
 		printf("%ld ok\n", n);
+		if(!told && access(go, F_OK) == 0){
+			printf("other: %.64s\n", maps[2].p + Size - 4096);
+			told = 1;
+		}
 		usleep(100000);
 	}
 }
