@@ -324,7 +324,7 @@ sockpair1(int dup, int fd, const char *link, Ifd *f, Img *m)
 
 	peer = unixpeer(ino);
 	if(peer == 0){
-		werrstr("unsupported: fd %d is a connected socket", fd);
+		werrstr("unsupported: fd %d is an unconnected unix socket", fd);
 		return -1;
 	}
 	f->kind = Dsockpair;

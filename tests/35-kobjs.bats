@@ -117,17 +117,28 @@ time.sleep(100)
 	grep -qx waiting "$T/out"
 }
 
-@test "kobjs: a netlink socket is refused by name and the target runs on" {
-	requires python3
-	spawn python3 -u -c '
-import socket, time
-s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+# spawn_holding PYTHON: python3 runs the statement PYTHON (with socket
+# imported, sys.argv[1] $T/sock), then counts into $T/out
+spawn_holding() {
+	spawn python3 -u -c "import socket, sys, time
+$1
 i = 0
 while True:
     print(i); i += 1; time.sleep(0.1)
-' >"$T/out"
+" "$T/sock" >"$T/out"
 	wait_for_lines "$T/out" 3
+}
+
+@test "kobjs: a netlink socket is refused by name and the target runs on" {
+	requires python3
+	spawn_holding 's = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)'
 	refuses "$SPAWN_PID" "unsupported: fd 3 is a netlink socket" "$T/out"
+}
+
+@test "kobjs: a bound unix datagram socket with no peer is refused by name and the target runs on" {
+	requires python3
+	spawn_holding 's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])'
+	refuses "$SPAWN_PID" "unsupported: fd 3 is an unconnected unix socket" "$T/out"
 }
 
 @test "kobjs: datagram and seqpacket socket pairs come back with their messages, boundaries kept" {
