@@ -73,6 +73,7 @@ classify(pid_t pid, Map *p, int lean)
 		if(p->ino == 0 || strncmp(p->path, "/dev/zero", 9) == 0 ||
 		   strncmp(p->path, "/SYSV", 5) == 0 || strncmp(p->path, "/memfd:", 7) == 0){
 			p->v.kind = Vshanon;
+			p->v.ino = p->ino;	/* mapped by others of a tree too: one object */
 			return 1;
 		}
 		if(p->perms[1] == 'w'){

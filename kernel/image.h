@@ -15,12 +15,13 @@
 
 enum {
 	Ipage		= 4096,
-	Iversion	= 1,
+	Iversion	= 2,
 	Iarch		= 62,	/* EM_X86_64 */
 	Nauxv		= 64,	/* u64 words, pairs */
 	Nrlim		= 16,
 	Nsig		= 64,
 	Ncpu		= 8,
+	Nmember		= 64,	/* processes in one image */
 	Nil		= 0xffffffff,	/* no string, no index */
 };
 
@@ -43,6 +44,9 @@ enum {
 	Sfile,		/* Ifile[]: identities of mapped files (lean images) */
 	Ssig,		/* Isigact[Nsig] */
 	Sblob,		/* strings (NUL terminated) and xsave areas, by offset */
+	Stree,		/* Imember[]: the processes, the root first (root's header only) */
+	Sshare,		/* Ishare[]: fds of several processes that are one open file */
+	Sshm,		/* Ishm[]: shared memory objects mapped more than once */
 	Nsect,
 };
 
@@ -180,9 +184,10 @@ struct Ivma {
 	uint32_t	prot;		/* PROT_* */
 	uint32_t	kind;
 	uint32_t	path;		/* blob offset or Nil */
-	uint32_t	file;		/* Sfile index or Nil */
+	uint32_t	file;		/* Sfile index (Vlean), Sshm index (Vshanon) or Nil */
 	uint32_t	run;		/* first Irun */
 	uint32_t	nrun;
+	uint64_t	ino;		/* shared mapping: its object's inode where frozen */
 };
 
 typedef struct Irun Irun;
@@ -235,6 +240,43 @@ struct Ifile {
 	uint32_t	pad;
 	uint64_t	size;
 	uint64_t	sum;		/* hash of the whole file */
+};
+
+/*
+ * An image of a process tree holds one header and section set per
+ * process; the root's (the one the trailer finds) also has Stree,
+ * Sshare and Sshm.  A one-process image has a one-entry Stree.
+ */
+enum {
+	Mlive,		/* a process: its header at hdroff */
+	Mzombie,	/* dead, not yet waited for: status is its wait status */
+};
+
+typedef struct Imember Imember;
+struct Imember {
+	uint32_t	pid;		/* as they were */
+	uint32_t	ppid;
+	uint32_t	pgid;
+	uint32_t	sid;
+	uint32_t	parent;		/* Imember index, Nil for the root */
+	uint32_t	state;		/* Mlive, Mzombie */
+	int32_t	status;
+	uint32_t	pad;
+	uint64_t	hdroff;		/* its Ihdr (Mlive) */
+};
+
+typedef struct Ishare Ishare;
+struct Ishare {			/* one fd of one process */
+	uint32_t	member;
+	uint32_t	fd;		/* index in that process's Sfd */
+	uint32_t	group;		/* entries of a group are one open file; the first is opened */
+	uint32_t	pad;
+};
+
+typedef struct Ishm Ishm;
+struct Ishm {			/* made once, filled from every Ivma whose file is its index */
+	uint64_t	ino;
+	uint64_t	size;
 };
 
 /*

@@ -71,6 +71,26 @@ statfields(pid_t pid, uint64_t *f, int nf)
 	return 0;
 }
 
+int
+procstate(pid_t pid, char *state)
+{
+	char path[64], *s, *p;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	s = readfile(path, NULL);
+	if(s == NULL)
+		return -1;
+	p = strrchr(s, ')');
+	if(p == NULL || p[1] == 0 || p[2] == 0){
+		free(s);
+		return -1;
+	}
+	state[0] = p[2];
+	state[1] = 0;
+	free(s);
+	return 0;
+}
+
 /* the value after "key:" in /proc/pid/status */
 int
 statusline(pid_t pid, const char *key, char *buf, size_t n)

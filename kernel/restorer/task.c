@@ -7,7 +7,7 @@
 #include "rst.h"
 
 enum {
-	SYS_rt_sigaction_ = 13, SYS_setitimer_ = 38, SYS_sched_yield = 24,
+	SYS_rt_sigaction_ = 13, SYS_setitimer_ = 38,
 	Ttramp = 1024,		/* in the page left behind: the other threads' trampoline */
 	Tflags = 2048,		/* and their flags, one int each */
 	UC_FP_XSTATE = 1, UC_SIGCONTEXT_SS = 2, UC_STRICT_RESTORE_SS = 4,
@@ -286,7 +286,9 @@ resumetask(void)
 	settimers(p, t, st, n);
 	sys3(SYS_mprotect, tr, ctx.tramplen, PROT_READ|PROT_EXEC);
 	if(ctx.readyfd >= 0){
-		sys3(SYS_write, ctx.readyfd, "ok\n", 3);
+		/* the root speaks for the tree: the others passed settle() */
+		if(ctx.me == 0)
+			sys3(SYS_write, ctx.readyfd, "ok\n", 3);
 		sys1(SYS_close, ctx.readyfd);
 	}
 	out = (void (*)(uint64_t, uint64_t, uint64_t))(tr + 64);
