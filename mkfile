@@ -66,7 +66,7 @@ fs/persistfs: $FOBJ kernel/libpersist.a
 	$CC -o $target $prereq $FUSELIBS
 
 # a line /* cflags: ... */ adds flags (awk: the same in Plan 9's and Unix's)
-tests/prog/&: tests/prog/&.c
+tests/prog/&: tests/prog/&.c kernel/image.h
 	$CC $CFLAGS `awk '/^\/\* cflags: .* \*\/$/ { print substr($0, 12, length($0) - 14) }' $prereq` \
 		-o $target $prereq -lpthread
 
