@@ -36,6 +36,11 @@ enum {
 	Xmax	= 64*1024,	/* largest xsave area we take */
 };
 
+/* /proc/pid/status names of Iproc.cap[] */
+static const char *capnames[Ncap] = {
+	[Cinh] = "CapInh", [Cprm] = "CapPrm", [Ceff] = "CapEff", [Cbnd] = "CapBnd", [Camb] = "CapAmb",
+};
+
 /* inject a call whose answer lands in scratch, and copy it out */
 static int
 ask(Tracee *t, uint64_t scratch, void *out, size_t n, long nr, long a, long b, long c, long d)
@@ -331,6 +336,16 @@ dumpproc(Group *g, Img *m)
 	if(r < 0)
 		goto fail;
 	p->dumpable = r;
+	if(ask(t, scratch, &sub, sizeof sub, SYS_prctl, PR_GET_PDEATHSIG, scratch, 0, 0) < 0)
+		goto fail;
+	p->pdeathsig = sub;
+	if((r = tinject(t, SYS_prctl, PR_GET_TIMERSLACK, 0, 0, 0, 0, 0)) < 0 ||
+	   (p->keepcaps = tinject(t, SYS_prctl, PR_GET_KEEPCAPS, 0, 0, 0, 0, 0)) > 1 ||
+	   (p->thpdisable = tinject(t, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, 0, 0)) > 1){
+		werrstr("process exited");
+		goto fail;
+	}
+	p->timerslack = r;
 	for(i = 0; i < 3; i++){
 		if(ask(t, scratch, it, sizeof it, SYS_getitimer, i, scratch, 0, 0) < 0)
 			goto fail;
@@ -361,6 +376,11 @@ dumpproc(Group *g, Img *m)
 		goto gone;
 	if(statusline(t->pid, "NoNewPrivs", buf, sizeof buf) == 0)
 		p->nonewprivs = atoi(buf);
+	for(i = 0; i < Ncap; i++){
+		if(statusline(t->pid, capnames[i], buf, sizeof buf) < 0)
+			goto gone;
+		p->cap[i] = strtoull(buf, NULL, 16);
+	}
 	if(statfields(t->pid, f, 16) < 0)
 		goto gone;
 	p->nice = (int64_t)f[15];	/* field 19: nice */

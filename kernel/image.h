@@ -116,10 +116,19 @@ struct Iproc {
 	uint32_t	nonewprivs;
 	uint32_t	dumpable;
 	uint32_t	subreaper;
-	uint32_t	pad;
+	uint32_t	pdeathsig;	/* PR_SET_PDEATHSIG */
 	uint64_t	cpus[16];	/* affinity of the main thread, 1024 cpus */
 	uint32_t	ntimer;		/* POSIX timers: Itimer entries */
 	uint32_t	timer;		/* at this blob offset */
+	uint64_t	cap[5];		/* capability sets: Cinh, Cprm, Ceff, Cbnd, Camb */
+	uint64_t	timerslack;	/* ns, PR_SET_TIMERSLACK */
+	uint32_t	keepcaps;	/* PR_SET_KEEPCAPS */
+	uint32_t	thpdisable;	/* PR_SET_THP_DISABLE */
+};
+
+/* Iproc.cap[], in /proc/pid/status order */
+enum {
+	Cinh, Cprm, Ceff, Cbnd, Camb, Ncap,
 };
 
 typedef struct Itimer Itimer;

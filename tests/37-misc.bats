@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # What else a process is: nice, cpu affinity, no_new_privs, dumpable,
-# child subreaper, umask; and what we refuse: seccomp.
+# child subreaper, umask, capabilities and other prctl state; and what
+# we refuse: seccomp.
 
 load helper
 
@@ -9,6 +10,14 @@ load helper
 	kill9 "$RESUME_PID"
 	awk '$0 != (NR - 1) " nice=7 cpus=1 nnp=1 dumpable=0 subreaper=1 umask=027" {
 		print FILENAME ": line " NR ": " $0; exit 1 }' "$T/out" >&2
+}
+
+@test "misc: capabilities given up stay given up; pdeathsig, keepcaps, timer slack, THP-disable come back" {
+	requires_root
+	roundtrip "$T/out" 3 3 "$PROG/caps"
+	kill9 "$RESUME_PID"
+	not grep FAIL "$T/out"
+	grep '^tick' "$T/out" | awk '$2 != NR - 1 { print "tick " $2 " at line " NR; exit 1 }'
 }
 
 @test "misc: a process under seccomp is refused by name and runs on" {

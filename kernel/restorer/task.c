@@ -78,6 +78,44 @@ setlimits(Iproc *p)
 	}
 }
 
+/*
+ * The capability sets, as far as dropping goes: the runner's, less
+ * what the process had given up.  The bounding set first, while
+ * CAP_SETPCAP may still be there.
+ */
+static void
+setcaps(Iproc *p)
+{
+	struct {
+		uint32_t	version;
+		int32_t	pid;
+	} hdr = {0x20080522, 0};	/* _LINUX_CAPABILITY_VERSION_3 */
+	uint32_t d[6];			/* effective, permitted, inheritable; low words, then high */
+	uint64_t e, pm, in;
+	int i;
+
+	for(i = 0; i < 64; i++)
+		if(!(p->cap[Cbnd] >> i & 1))
+			sys2(SYS_prctl, PR_CAPBSET_DROP, i);
+	if(sys2(SYS_capget, &hdr, d) < 0)
+		return;
+	e = (d[0] | (uint64_t)d[3] << 32) & p->cap[Ceff];
+	pm = (d[1] | (uint64_t)d[4] << 32) & p->cap[Cprm];
+	in = d[2] | (uint64_t)d[5] << 32;
+	d[0] = e; d[3] = e >> 32;
+	d[1] = pm; d[4] = pm >> 32;
+	/* the inheritable set may grow within the permitted one: try the saved one whole */
+	d[2] = p->cap[Cinh]; d[5] = p->cap[Cinh] >> 32;
+	if(sys2(SYS_capset, &hdr, d) < 0){
+		in &= p->cap[Cinh];
+		d[2] = in; d[5] = in >> 32;
+		sys2(SYS_capset, &hdr, d);
+	}
+	for(i = 0; i < 64; i++)
+		if(p->cap[Camb] >> i & 1)
+			sys5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0);
+}
+
 static void
 setthread(Ithread *t)
 {
@@ -256,6 +294,12 @@ resumetask(void)
 	sys2(SYS_prctl, PR_SET_CHILD_SUBREAPER, p->subreaper);
 	if(p->nonewprivs)
 		sys5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	sys2(SYS_prctl, PR_SET_PDEATHSIG, p->pdeathsig);
+	sys2(SYS_prctl, PR_SET_TIMERSLACK, p->timerslack);
+	sys2(SYS_prctl, PR_SET_KEEPCAPS, p->keepcaps);
+	sys5(SYS_prctl, PR_SET_THP_DISABLE, p->thpdisable, 0, 0, 0);
+	/* last of what privilege may be needed for; the threads inherit it */
+	setcaps(p);
 	/* no signal until each thread has its own mask from its frame */
 	sys4(SYS_rt_sigprocmask, 2, &all, 0, 8);
 
