@@ -74,6 +74,7 @@ int	statusline(pid_t pid, const char *key, char *buf, size_t n);
 int	tracer(pid_t pid);
 int	nthreads(pid_t pid);
 int	seccomped(pid_t pid);
+int	seccompmode(pid_t tid);
 int	procstr(pid_t pid, const char *name, char *buf, size_t n);
 
 /* image.c: building an image */

@@ -124,6 +124,10 @@ struct Iproc {
 	uint64_t	timerslack;	/* ns, PR_SET_TIMERSLACK */
 	uint32_t	keepcaps;	/* PR_SET_KEEPCAPS */
 	uint32_t	thpdisable;	/* PR_SET_THP_DISABLE */
+	uint32_t	seccomp;	/* 0 none, 1 strict, 2 filter */
+	uint32_t	nfilter;	/* seccomp filters, oldest first: */
+	uint32_t	filter;		/* at this blob offset, each u32 count, u32 0, count sock_filters */
+	uint32_t	filterlen;	/* bytes there */
 };
 
 /* Iproc.cap[], in /proc/pid/status order */

@@ -156,6 +156,13 @@ procstr(pid_t pid, const char *name, char *buf, size_t n)
 	return 0;
 }
 
+/* 0 none, 1 strict, 2 filter */
+int
+seccompmode(pid_t tid)
+{
+	return statusint(tid, "Seccomp");
+}
+
 /* under seccomp a filter could kill the calls we inject: say so, refuse */
 int
 seccomped(pid_t pid)

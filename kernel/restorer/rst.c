@@ -209,7 +209,7 @@ rmain(long *sp)
 	framelen = 0;
 	for(i = 0; i < nthr; i++)
 		framelen += 1024 + 64 + (t[i].xsize > ctx.xsize ? t[i].xsize : ctx.xsize);
-	ctx.tramplen = Ipage + pageup(framelen);
+	ctx.tramplen = Ipage + pageup(framelen + planlen());
 	codelen = pageup(_rend - _rbase);
 	metalen = pageup(h->metasize);
 	arrlen = pageup((n + nfile + 1) * sizeof(int));

@@ -79,6 +79,7 @@ void	growtree(void);
 void	settle(void);
 /* task.c */
 void	resumetask(void) __attribute__((noreturn));
+uint64_t	planlen(void);
 /* start.S */
 void	jumpstack(void (*fn)(void *), void *arg, void *sp) __attribute__((noreturn));
 extern char tramp[], tramp_end[], ttramp[], ttramp_end[];

@@ -197,6 +197,61 @@ putframe(Ithread *t, char *at)
 	return (uint64_t)&f->ucflags;	/* the kernel finds the frame at sp - 8 */
 }
 
+/*
+ * Seccomp goes back last, from the trampoline, after the restorer is
+ * gone: a plan it reads (mode, count, then a sock_fprog pointer per
+ * filter, oldest first), kept at the end of the page left behind.
+ */
+typedef struct Fprog Fprog;
+struct Fprog {
+	uint16_t	len;
+	uint16_t	pad[3];
+	uint64_t	filter;
+};
+
+uint64_t
+planlen(void)
+{
+	Iproc *p = sect(Sproc, 0);
+
+	if(p->seccomp == 0)
+		return 0;
+	return 64 + p->nfilter * (8 + sizeof(Fprog)) + p->filterlen;
+}
+
+static uint64_t
+putplan(Iproc *p, char *at)
+{
+	uint32_t *plan = (uint32_t *)(((uint64_t)at + 7) & ~7UL), i;
+	uint64_t *prog = (uint64_t *)(plan + 2), w[2];
+	Fprog *fp = (Fprog *)(prog + p->nfilter);
+	char *f = (char *)sect(Sblob, 0) + p->filter, *body = (char *)(fp + p->nfilter);
+
+	if(p->seccomp == 0)
+		return 0;
+	if(p->seccomp == 2 && !p->nonewprivs){
+		/* installing a filter takes no_new_privs or CAP_SYS_ADMIN (21) */
+		struct { uint32_t version; int32_t pid; } hdr = {0x20080522, 0};
+		uint32_t d[6];
+
+		if(sys2(SYS_capget, &hdr, d) < 0 || !(d[0] & 1U<<21))
+			fail("cannot restore seccomp filter", "the process had no_new_privs unset and CAP_SYS_ADMIN");
+	}
+	plan[0] = p->seccomp;
+	plan[1] = p->nfilter;
+	for(i = 0; i < p->nfilter; i++){
+		memcpy(w, f, 8);
+		fp[i].len = w[0];
+		memset(fp[i].pad, 0, sizeof fp[i].pad);
+		fp[i].filter = (uint64_t)body;
+		memcpy(body, f + 8, fp[i].len * 8);
+		body += fp[i].len * 8;
+		f += 8 + fp[i].len * 8;
+		prog[i] = (uint64_t)&fp[i];
+	}
+	return (uint64_t)plan;
+}
+
 typedef struct Start Start;
 struct Start {
 	Ithread	*t;
@@ -274,11 +329,11 @@ resumetask(void)
 	Iproc *p = sect(Sproc, 0);
 	Ithread *t;
 	char *tr = (char *)ctx.tramp, *at;
-	uint64_t sp, len, all = ~0UL;
+	uint64_t sp, len, plan, all = ~0UL;
 	uint32_t i, n;
 	int *done;
 	Start st[256];
-	void (*out)(uint64_t, uint64_t, uint64_t);
+	void (*out)(uint64_t, uint64_t, uint64_t, uint64_t);
 
 	t = sect(Sthread, &n);
 	if(n > sizeof st/sizeof st[0])
@@ -328,6 +383,7 @@ resumetask(void)
 		while(*(volatile int *)&done[i] == 0)
 			sys0(SYS_sched_yield);
 	settimers(p, t, st, n);
+	plan = putplan(p, tr + ctx.tramplen - planlen());
 	sys3(SYS_mprotect, tr, ctx.tramplen, PROT_READ|PROT_EXEC);
 	if(ctx.readyfd >= 0){
 		/* the root speaks for the tree: the others passed settle() */
@@ -335,10 +391,10 @@ resumetask(void)
 			sys3(SYS_write, ctx.readyfd, "ok\n", 3);
 		sys1(SYS_close, ctx.readyfd);
 	}
-	out = (void (*)(uint64_t, uint64_t, uint64_t))(tr + 64);
+	out = (void (*)(uint64_t, uint64_t, uint64_t, uint64_t))(tr + 64);
 	/* all of the hole but the trampoline; and but our vdso where it calls through */
 	len = (ctx.redirect ? ctx.park : ctx.hole + ctx.holelen) - (ctx.hole + ctx.tramplen);
-	out(ctx.hole + ctx.tramplen, len, sp);
+	out(ctx.hole + ctx.tramplen, len, sp, plan);
 	for(;;)
 		;
 }
