@@ -175,3 +175,28 @@ seccomped(pid_t pid)
 	werrstr("unsupported: seccomp %s mode", mode == 1 ? "strict" : "filter");
 	return 1;
 }
+
+/*
+ * A process in namespaces of its own would resume in the runner's:
+ * other pids, mounts, network, hostname.  Refused by name.
+ */
+int
+foreignns(pid_t pid)
+{
+	static const char *ns[] = {"pid", "user", "mnt", "net", "ipc", "uts", "time"};
+	char path[64], mine[64], its[64];
+	ssize_t a, b;
+	size_t i;
+
+	for(i = 0; i < sizeof ns/sizeof ns[0]; i++){
+		snprintf(path, sizeof path, "/proc/self/ns/%s", ns[i]);
+		a = readlink(path, mine, sizeof mine);
+		snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, ns[i]);
+		b = readlink(path, its, sizeof its);
+		if(a > 0 && b > 0 && (a != b || memcmp(mine, its, a) != 0)){
+			werrstr("unsupported: process %d is in a %s namespace of its own", pid, ns[i]);
+			return 1;
+		}
+	}
+	return 0;
+}

@@ -103,6 +103,8 @@ seize1(Tree *t, int i)
 
 	if(m->zombie || m->g != NULL)
 		return 0;
+	if(foreignns(m->pid))
+		return -1;
 	m->g = calloc(1, sizeof *m->g);
 	if(m->g == NULL){
 		werrstr("out of memory");

@@ -51,3 +51,15 @@ load helper
 	awk -v n="$n" 'NR <= n + 1 { next } $0 != "ok " NR - 1 { print FILENAME ": " $0; exit 1 }' "$T/out" >&2
 	eq "$(head -n "$n" "$T/out" | grep -c FAIL)" 0
 }
+
+@test "misc: a process in namespaces of its own is refused by name and runs on" {
+	requires unshare
+	spawn unshare --uts "$PROG/counter" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 2
+	run ctl "$pid" freeze
+	[ "$status" -ne 0 ]
+	eq "$(cat "$PERSIST/$pid/err")" "unsupported: process $pid is in a uts namespace of its own"
+	[ "$(pstate "$pid")" != T ]
+	growing "$T/out"
+}
