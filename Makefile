@@ -50,7 +50,7 @@ fs/%.o: fs/%.c kernel/persist.h $(wildcard fs/*.h)
 fs/persistfs: $(FOBJ) kernel/libpersist.a
 	$(CC) -o $@ $(FOBJ) kernel/libpersist.a $(FUSELIBS)
 
-tests/prog/%: tests/prog/%.c
+tests/prog/%: tests/prog/%.c kernel/image.h
 	$(CC) $(CFLAGS) $(shell sed -n 's,^/\* cflags: \(.*\) \*/$$,\1,p' $<) -o $@ $< -lpthread
 bench/%: bench/%.c kernel/libpersist.a
 	$(CC) $(CFLAGS) -Ikernel -o $@ $< kernel/libpersist.a -lpthread

@@ -66,9 +66,9 @@ fs/persistfs: $FOBJ kernel/libpersist.a
 	$CC -o $target $prereq $FUSELIBS
 
 # a line /* cflags: ... */ adds flags (awk: the same in Plan 9's and Unix's)
-tests/prog/&: tests/prog/&.c
-	$CC $CFLAGS `awk '/^\/\* cflags: .* \*\/$/ { print substr($0, 12, length($0) - 14) }' $prereq` \
-		-o $target $prereq -lpthread
+tests/prog/&: tests/prog/&.c kernel/image.h
+	$CC $CFLAGS `awk '/^\/\* cflags: .* \*\/$/ { print substr($0, 12, length($0) - 14) }' tests/prog/$stem.c` \
+		-o $target tests/prog/$stem.c -lpthread
 
 bench/&: bench/&.c kernel/libpersist.a
 	$CC $CFLAGS -Ikernel -o $target bench/$stem.c kernel/libpersist.a -lpthread

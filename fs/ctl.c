@@ -40,8 +40,8 @@ static int	cplain(Ctl *, const Cmdtab *, int, char **);
 static int	cclone(Ctl *, const Cmdtab *, int, char **);
 
 static const Cmdtab cmdtab[] = {
-	{"freeze",	0, 2,	cfreeze,	0,	NULL,	"cannot freeze persistfs",	1},
-	{"snap",	0, 2,	cfreeze,	Fsnap,	NULL,	"cannot freeze persistfs",	1},
+	{"freeze",	0, 3,	cfreeze,	0,	NULL,	"cannot freeze persistfs",	1},
+	{"snap",	0, 3,	cfreeze,	Fsnap,	NULL,	"cannot freeze persistfs",	1},
 	{"thaw",	0, 0,	cplain,		0,	pthaw,	NULL,	0},
 	{"kill",	0, 0,	cplain,		0,	pkill,	"cannot kill persistfs",	0},
 	{"stop",	0, 0,	cplain,		0,	pstop,	"cannot stop persistfs",	0},
@@ -132,6 +132,8 @@ cfreeze(Ctl *c, const Cmdtab *ct, int argc, char **argv)
 	for(i = 0; i < argc; i++){
 		if(strcmp(argv[i], "-lean") == 0)
 			opt.flags |= Flean;
+		else if(strcmp(argv[i], "-single") == 0)
+			opt.flags |= Fsingle;
 		else if(argv[i][0] == '-')
 			return fail(c, EINVAL, "%s", Ebadflag);
 		else if(name != NULL)

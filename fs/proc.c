@@ -27,6 +27,7 @@ static const struct {
 	size_t	off;
 	int	kind;
 } stattab[] = {
+	{"procs",	offsetof(Pstats, procs),	Kint},
 	{"threads",	offsetof(Pstats, threads),	Kint},
 	{"vmas",	offsetof(Pstats, vmas),		Kint},
 	{"fds",		offsetof(Pstats, fds),		Kint},

@@ -147,19 +147,21 @@ out:
 	return r;
 }
 
-static int
-pipe1(pid_t pid, int fd, const char *link, Ifd *f, Img *m)
+int
+pipefd(pid_t pid, int fd, uint64_t ino, Ifd *f, Img *m)
 {
 	Ifd *o;
 	size_t i;
 
-	f->arg[0] = strtoull(link + strlen("pipe:["), NULL, 10);
+	f->kind = Dpipe;
+	f->arg[0] = ino;
 	if((f->flags & O_ACCMODE) != O_RDONLY)
 		return 0;
 	/* the data goes with the first read end */
 	o = (Ifd *)m->fds.p;
 	for(i = 0; i < m->fds.n / sizeof *o; i++)
-		if(o[i].kind == Dpipe && o[i].arg[0] == f->arg[0] && (o[i].flags & O_ACCMODE) == O_RDONLY)
+		if(&o[i] != f && o[i].kind == Dpipe && o[i].arg[0] == f->arg[0] &&
+		   (o[i].flags & O_ACCMODE) == O_RDONLY)
 			return 0;
 	return pipedata(pid, fd, f, m);
 }
@@ -351,8 +353,7 @@ anonfd(pid_t pid, int fd, const char *link, const char *info, Ifd *f, Img *m)
 	size_t i;
 
 	if(strncmp(link, "pipe:[", 6) == 0 && fd > 2){
-		f->kind = Dpipe;
-		return pipe1(pid, fd, link, f, m) < 0 ? -1 : 1;
+		return pipefd(pid, fd, strtoull(link + 6, NULL, 10), f, m) < 0 ? -1 : 1;
 	}
 	if(strncmp(link, "socket:[", 8) == 0 && fd > 2){
 		f->kind = Dlisten;
@@ -363,44 +364,6 @@ anonfd(pid_t pid, int fd, const char *link, const char *info, Ifd *f, Img *m)
 			f->kind = anontab[i].kind;
 			return anontab[i].fn(pid, fd, info, f, m) < 0 ? -1 : 1;
 		}
-	return 0;
-}
-
-/* every pipe and socket pair saved must have both its ends in the process */
-int
-pipescheck(Img *m)
-{
-	Ifd *o = (Ifd *)m->fds.p;
-	size_t i, j, n = m->fds.n / sizeof *o;
-	int r, w;
-
-	for(i = 0; i < n; i++){
-		if(o[i].kind != Dsockpair)
-			continue;
-		for(j = 0; j < n; j++)
-			if(o[j].kind == Dsockpair && (uint32_t)o[j].arg[0] == o[i].arg[0] >> 32)
-				break;
-		if(j == n){
-			werrstr("unsupported: fd %d is a connected socket", o[i].fd);
-			return -1;
-		}
-	}
-	for(i = 0; i < n; i++){
-		if(o[i].kind != Dpipe)
-			continue;
-		r = w = 0;
-		for(j = 0; j < n; j++)
-			if(o[j].kind == Dpipe && o[j].arg[0] == o[i].arg[0]){
-				if((o[j].flags & O_ACCMODE) == O_RDONLY)
-					r = 1;
-				else
-					w = 1;
-			}
-		if(!r || !w){
-			werrstr("unsupported: fd %d is a pipe to another process", o[i].fd);
-			return -1;
-		}
-	}
 	return 0;
 }
 

@@ -1,4 +1,5 @@
 /* plain process control and what status shows */
+#include <dirent.h>
 #include <errno.h>
 #include <pwd.h>
 #include <signal.h>
@@ -17,22 +18,74 @@ sig(pid_t pid, int s)
 	return 0;
 }
 
+/* pid's children, from every thread's list */
+static int
+kids(pid_t pid, pid_t *k, int max)
+{
+	char path[320], *c, *p;
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/task", pid);
+	d = opendir(path);
+	if(d == NULL)
+		return 0;
+	while((de = readdir(d)) != NULL){
+		if(de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%s/children", pid, de->d_name);
+		c = readfile(path, NULL);
+		for(p = c; c != NULL && n < max && (k[n] = strtol(p, &p, 10)) > 0; n++)
+			;
+		free(c);
+	}
+	closedir(d);
+	return n;
+}
+
+/* s to pid's descendants, each found before it is signalled */
+static void
+sigkids(pid_t pid, int s, int depth)
+{
+	pid_t k[Nmember];
+	int i, n;
+
+	if(depth > Nmember)
+		return;
+	n = kids(pid, k, Nmember);
+	for(i = 0; i < n; i++){
+		sigkids(k[i], s, depth + 1);
+		kill(k[i], s);
+	}
+}
+
+/* the process and the tree below it, as freeze takes it */
+static int
+sigtree(pid_t pid, int s)
+{
+	if(kill(pid, 0) < 0)
+		return sig(pid, s);
+	sigkids(pid, s, 0);
+	return sig(pid, s);
+}
+
 int
 pthaw(pid_t pid)
 {
-	return sig(pid, SIGCONT);
+	return sigtree(pid, SIGCONT);
 }
 
 int
 pkill(pid_t pid)
 {
-	return sig(pid, SIGKILL);
+	return sigtree(pid, SIGKILL);
 }
 
 int
 pstop(pid_t pid)
 {
-	return sig(pid, SIGSTOP);
+	return sigtree(pid, SIGSTOP);
 }
 
 /* /proc/pid/stat state letters, as status says them */

@@ -85,6 +85,7 @@ classify(pid_t pid, Map *p, int lean)
 		/* anonymous shared memory (and memfd) is saved by content */
 		if(p->ino == 0 || strncmp(p->path, "/dev/zero", 9) == 0 || strncmp(p->path, "/memfd:", 7) == 0){
 			p->v.kind = Vshanon;
+			p->v.ino = p->ino;	/* mapped by others of a tree too: one object */
 			return 1;
 		}
 		if(p->perms[1] == 'w' && !named(p)){

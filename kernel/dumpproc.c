@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <signal.h>
+#include <linux/filter.h>
 #include "engine.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
@@ -34,6 +35,11 @@ struct rseqconf {
 
 enum {
 	Xmax	= 64*1024,	/* largest xsave area we take */
+};
+
+/* /proc/pid/status names of Iproc.cap[] */
+static const char *capnames[Ncap] = {
+	[Cinh] = "CapInh", [Cprm] = "CapPrm", [Ceff] = "CapEff", [Cbnd] = "CapBnd", [Camb] = "CapAmb",
 };
 
 /* inject a call whose answer lands in scratch, and copy it out */
@@ -295,6 +301,60 @@ fail:
 	return -1;
 }
 
+/*
+ * Seccomp: the mode, and a filter's programs, oldest first, to be
+ * installed again last of all.  Every thread must be as the main one.
+ */
+static int
+dumpseccomp(Group *g, Img *m)
+{
+	Iproc *p = &m->proc;
+	struct sock_filter *f = NULL;
+	char n0[16], n1[16];
+	uint32_t hdr[2];
+	long i, k, n;
+	int r = -1;
+
+	p->seccomp = seccompmode(g->t[0].tid);
+	statusline(g->t[0].tid, "Seccomp_filters", n0, sizeof n0);
+	for(i = 1; i < g->n; i++){
+		statusline(g->t[i].tid, "Seccomp_filters", n1, sizeof n1);
+		if(seccompmode(g->t[i].tid) != (int)p->seccomp || strcmp(n0, n1) != 0){
+			werrstr("unsupported: threads under different seccomp filters");
+			return -1;
+		}
+	}
+	if(p->seccomp == 1 && g->n > 1){
+		werrstr("unsupported: seccomp strict mode with threads");	/* it is one thread's */
+		return -1;
+	}
+	if(p->seccomp != 2)
+		return 0;
+	/* index 0 is the newest */
+	for(k = 0; ptrace(PTRACE_SECCOMP_GET_FILTER, g->t[0].tid, k, NULL) > 0; k++)
+		;
+	p->filter = m->blob.n;
+	for(i = k - 1; i >= 0; i--){
+		n = ptrace(PTRACE_SECCOMP_GET_FILTER, g->t[0].tid, i, NULL);
+		free(f);
+		f = n > 0 ? calloc(n, sizeof *f) : NULL;
+		if(f == NULL || ptrace(PTRACE_SECCOMP_GET_FILTER, g->t[0].tid, i, f) != n){
+			werrstr("cannot read seccomp filter: %s", strerror(errno));
+			goto out;
+		}
+		hdr[0] = n;
+		hdr[1] = 0;
+		if(bufadd(&m->blob, hdr, sizeof hdr) < 0 || bufadd(&m->blob, f, n * sizeof *f) < 0)
+			goto out;
+		p->nfilter++;
+	}
+	p->filterlen = m->blob.n - p->filter;
+	r = 0;
+out:
+	free(f);
+	return r;
+}
+
 int
 dumpproc(Group *g, Img *m)
 {
@@ -307,7 +367,7 @@ dumpproc(Group *g, Img *m)
 	long r;
 	int i;
 
-	if(tsysaddr(t) < 0)
+	if(tsysaddr(t) < 0 || dumpseccomp(g, m) < 0)
 		return -1;
 	r = tinject(t, SYS_mmap, 0, Ipage, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0);
 	if(r < 0 && r > -4096){
@@ -331,6 +391,16 @@ dumpproc(Group *g, Img *m)
 	if(r < 0)
 		goto fail;
 	p->dumpable = r;
+	if(ask(t, scratch, &sub, sizeof sub, SYS_prctl, PR_GET_PDEATHSIG, scratch, 0, 0) < 0)
+		goto fail;
+	p->pdeathsig = sub;
+	if((r = tinject(t, SYS_prctl, PR_GET_TIMERSLACK, 0, 0, 0, 0, 0)) < 0 ||
+	   (p->keepcaps = tinject(t, SYS_prctl, PR_GET_KEEPCAPS, 0, 0, 0, 0, 0)) > 1 ||
+	   (p->thpdisable = tinject(t, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, 0, 0)) > 1){
+		werrstr("process exited");
+		goto fail;
+	}
+	p->timerslack = r;
 	for(i = 0; i < 3; i++){
 		if(ask(t, scratch, it, sizeof it, SYS_getitimer, i, scratch, 0, 0) < 0)
 			goto fail;
@@ -361,6 +431,11 @@ dumpproc(Group *g, Img *m)
 		goto gone;
 	if(statusline(t->pid, "NoNewPrivs", buf, sizeof buf) == 0)
 		p->nonewprivs = atoi(buf);
+	for(i = 0; i < Ncap; i++){
+		if(statusline(t->pid, capnames[i], buf, sizeof buf) < 0)
+			goto gone;
+		p->cap[i] = strtoull(buf, NULL, 16);
+	}
 	if(statfields(t->pid, f, 16) < 0)
 		goto gone;
 	p->nice = (int64_t)f[15];	/* field 19: nice */

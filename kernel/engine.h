@@ -47,13 +47,36 @@ int	waitstop(pid_t tid, int *status, int ms);
 int	tread(pid_t pid, uint64_t addr, void *buf, size_t n);
 int	twrite(pid_t pid, uint64_t addr, const void *buf, size_t n);
 
+/* tree.c: a process and its descendants, all stopped */
+typedef struct Member Member;
+struct Member {
+	pid_t	pid, ppid, pgid, sid;
+	int	parent;		/* index, -1 for the root */
+	int	zombie;
+	int	status;		/* a zombie's wait status */
+	Group	*g;		/* a live one's threads, held */
+};
+
+typedef struct Tree Tree;
+struct Tree {
+	Member	m[Nmember];
+	int	n;
+};
+
+int	treeseize(Tree *t, pid_t pid, int single, Pfreeze *opt);
+void	treedetach(Tree *t, int stop);
+int	treecheck(Tree *t);
+
 /* procfs.c */
+int	procstate(pid_t pid, char *state);	/* state letter from stat */
 char	*readfile(const char *path, size_t *len);
 int	statfields(pid_t pid, uint64_t *f, int nf);
 int	statusline(pid_t pid, const char *key, char *buf, size_t n);
 int	tracer(pid_t pid);
 int	nthreads(pid_t pid);
 int	seccomped(pid_t pid);
+int	seccompmode(pid_t tid);
+int	foreignns(pid_t pid);
 int	procstr(pid_t pid, const char *name, char *buf, size_t n);
 
 /* image.c: building an image */
@@ -72,6 +95,7 @@ struct Img {
 	Iproc	proc;
 	Isigact	sig[Nsig];
 	Buf	thr, vma, run, fds, file, blob;
+	Buf	tree, share, shm;	/* the root's only */
 	Pstats	*st;
 };
 
@@ -79,7 +103,7 @@ int	bufadd(Buf *b, const void *p, size_t n);
 uint32_t	imgstr(Img *m, const char *s);
 int	imgcreate(Img *m, const char *path);
 int	imgpages(Img *m, const void *p, size_t n, uint64_t *off);
-int	imgfinish(Img *m);
+int	imgfinish(Img *m, int n);	/* m[0] the root, m[i] Imember i */
 void	imgfree(Img *m);
 
 /* dump*.c: the parts of a stopped process */
@@ -87,11 +111,11 @@ int	dumpproc(Group *g, Img *m);
 int	dumpmem(Tracee *t, Img *m, int lean);
 int	dumpfds(pid_t pid, Img *m, const char *skipdir);
 int	anonfd(pid_t pid, int fd, const char *link, const char *info, Ifd *f, Img *m);
-int	pipescheck(Img *m);
+int	treefds(Tree *t, Img *m);	/* what the processes share: treeimg.c */
+int	pipefd(pid_t pid, int fd, uint64_t ino, Ifd *f, Img *m);
 int	peerfd(pid_t pid, int fd);
 int	termios1(pid_t pid, int fd, Ifd *f, Img *m);
 int	locks1(int fd, const char *info, Ifd *f, Img *m);
-int	lockscheck(pid_t pid, Img *m);
 int	addshm(Img *m, Ivma *v, uint64_t shmid);
 void	shmpages(pid_t pid, Ivma *v, uint64_t *pm);
 int	inotify1(pid_t pid, int fd, const char *info, Ifd *f, Img *m);

@@ -83,97 +83,129 @@ commit(Img *m, const char *tmp, const char *path)
 	return 0;
 }
 
+/* each process's own part: threads and state, memory, fds */
 static int
-isthread(pid_t pid, pid_t tid)
+dumpone(Member *mb, Img *m, Pfreeze *opt)
 {
-	char path[64];
-	struct stat sb;
+	if(dumpproc(mb->g, m) < 0 || dumpmem(&mb->g->t[0], m, opt->flags & Flean) < 0 ||
+	   dumpfds(mb->pid, m, opt->skipdir) < 0)
+		return -1;
+	return 0;
+}
 
-	if(tid <= 0)
-		return 0;
-	snprintf(path, sizeof path, "/proc/%d/task/%d", pid, tid);
-	return stat(path, &sb) == 0;
+/* the others first, the root last: its fd kinds are the ones stats shows */
+static int
+dumptree(Tree *t, Img *m, Pfreeze *opt)
+{
+	char comm[16];
+	uint64_t off = m[0].off;
+	int k;
+
+	for(k = t->n - 1; k >= 0; k--){
+		if(t->m[k].zombie)
+			continue;
+		if(k > 0){
+			m[k].hdr = m[0].hdr;
+			m[k].hdr.pid = t->m[k].pid;
+			if(procstr(t->m[k].pid, "comm", comm, sizeof comm) == 0)
+				memcpy(m[k].hdr.comm, comm, sizeof comm);
+			m[k].fd = m[0].fd;
+			m[k].st = m[0].st;
+		}
+		m[k].off = off;
+		if(dumpone(&t->m[k], &m[k], opt) < 0)
+			return -1;
+		off = m[k].off;
+		m[0].st->threads += t->m[k].g->n;
+	}
+	return treecheck(t) < 0 || treefds(t, m) < 0 ? -1 : 0;
+}
+
+static void
+freeimgs(Img *m, int n)
+{
+	int k;
+
+	for(k = 1; k < n; k++){
+		m[k].fd = -1;	/* the root's */
+		imgfree(&m[k]);
+	}
+	imgfree(&m[0]);
+	free(m);
 }
 
 int
 pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 {
-	Group *g;
-	Img m;
+	Tree *t;
+	Img *m = NULL;
 	Pstats local, *st;
 	char tmp[PATH_MAX + 8];
 	double t0, tstop;
-	int snap = opt->flags & Fsnap;
+	int k, snap = opt->flags & Fsnap;
 
 	st = opt->stats != NULL ? opt->stats : &local;
 	memset(st, 0, sizeof *st);
-	memset(&m, 0, sizeof m);
-	m.fd = -1;
-	m.st = st;
 	t0 = now();
 	if(pid == getpid()){
 		werrstr("cannot freeze persistfs");
 		return -1;
 	}
-	if(seccomped(pid))
-		return -1;
-	if(header(pid, &m) < 0){
-		werrstr("process exited");
-		return -1;
-	}
-	if(statusline(pid, "VmRSS", tmp, sizeof tmp) == 0 &&
-	   roomfor(path, strtoull(tmp, NULL, 10) * 1024 + (1<<20)) < 0)
-		return -1;
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	g = calloc(1, sizeof *g);
-	if(g == NULL){
+	t = calloc(1, sizeof *t);
+	m = calloc(Nmember, sizeof *m);
+	if(t == NULL || m == NULL){
+		free(t);
+		free(m);
 		werrstr("out of memory");
 		return -1;
 	}
-	if(gseize(g, pid) < 0)
+	for(k = 0; k < Nmember; k++)
+		m[k].fd = -1;
+	m[0].st = st;
+	if(header(pid, &m[0]) < 0){
+		werrstr("process exited");
 		goto fail;
-	st->threads = g->n;
-	if(opt->release != NULL && isthread(pid, opt->writer)){
-		/* the writer waits for our reply and cannot stop before it */
-		opt->release(opt->arg);
 	}
-	if(gwait(g, Stopwait) < 0){
+	if(statusline(pid, "VmRSS", tmp, sizeof tmp) == 0 &&
+	   roomfor(path, strtoull(tmp, NULL, 10) * 1024 + (1<<20)) < 0)
+		goto fail;
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	if(treeseize(t, pid, opt->flags & Fsingle, opt) < 0){
 		if(procstr(pid, "wchan", tmp, sizeof tmp) == 0 && strstr(tmp, "fuse") != NULL)
 			werrstr("process is blocked in a fuse request and cannot stop");
 		goto fail;
 	}
+	st->procs = t->n;
 	tstop = now();
 	st->stopms = tstop - t0;
 	if(opt->flags & Flean)
-		m.hdr.flags |= Hlean;
-	if(imgcreate(&m, tmp) < 0 || dumpproc(g, &m) < 0)
-		goto fail;
-	if(dumpmem(&g->t[0], &m, opt->flags & Flean) < 0 || dumpfds(pid, &m, opt->skipdir) < 0)
+		m[0].hdr.flags |= Hlean;
+	if(imgcreate(&m[0], tmp) < 0 || dumptree(t, m, opt) < 0)
 		goto fail;
 	st->memms = now() - tstop;
 	if(snap){
-		gdetach(g, 0);
+		treedetach(t, 0);
 		st->stoppedms = now() - tstop;
 	}
-	if(imgfinish(&m) < 0)
+	if(imgfinish(m, t->n) < 0)
 		goto fail;
 	st->writems = now() - tstop - st->memms;
-	if(commit(&m, tmp, path) < 0)
+	if(commit(&m[0], tmp, path) < 0)
 		goto fail;
 	st->syncms = now() - tstop - st->memms - st->writems;
 	if(!snap){
-		gdetach(g, 1);
+		treedetach(t, 1);
 		st->stoppedms = now() - tstop;
 	}
-	imgfree(&m);
-	free(g);
+	freeimgs(m, t->n);
+	free(t);
 	st->totalms = now() - t0;
 	return 0;
 fail:
-	gdetach(g, 0);
-	free(g);
-	if(m.fd >= 0)
+	treedetach(t, 0);
+	if(m[0].fd >= 0)
 		unlink(tmp);
-	imgfree(&m);
+	freeimgs(m, t->n > 0 ? t->n : 1);
+	free(t);
 	return -1;
 }

@@ -96,8 +96,9 @@ imgpages(Img *m, const void *p, size_t n, uint64_t *off)
 	return 0;
 }
 
-int
-imgfinish(Img *m)
+/* m's header and sections as they go at hdroff, into meta */
+static int
+metablock(Img *m, Buf *meta, uint64_t hdroff)
 {
 	/* the section table, in file order */
 	struct {
@@ -114,42 +115,76 @@ imgfinish(Img *m)
 		{Sfile,		m->file.p,	m->file.n,	sizeof(Ifile)},
 		{Ssig,		m->sig,		sizeof m->sig,	sizeof m->sig[0]},
 		{Sblob,		m->blob.p,	m->blob.n,	1},
+		{Stree,		m->tree.p,	m->tree.n,	sizeof(Imember)},
+		{Sshare,	m->share.p,	m->share.n,	sizeof(Ishare)},
+		{Sshm,		m->shm.p,	m->shm.n,	sizeof(Ishm)},
 	};
-	Buf meta = {0};
-	Itrail t;
-	Ihdr *h;
 	static const char pad[64];
-	uint64_t hdroff = m->off;
+	Ihdr *h;
 	size_t i, at;
-	int r = -1;
 
-	m->hdr.datasize = m->off - m->hdr.dataoff;
-	if(bufadd(&meta, &m->hdr, sizeof m->hdr) < 0)
+	meta->n = 0;
+	if(bufadd(meta, &m->hdr, sizeof m->hdr) < 0)
 		return -1;
 	for(i = 0; i < sizeof tab/sizeof tab[0]; i++){
-		at = (meta.n + 63) & ~(size_t)63;
-		if(bufadd(&meta, pad, at - meta.n) < 0 || bufadd(&meta, tab[i].p, tab[i].n) < 0)
-			goto out;
-		h = (Ihdr *)meta.p;
+		at = (meta->n + 63) & ~(size_t)63;
+		if(bufadd(meta, pad, at - meta->n) < 0 || bufadd(meta, tab[i].p, tab[i].n) < 0)
+			return -1;
+		h = (Ihdr *)meta->p;
 		h->sect[tab[i].type].off = hdroff + at;
 		h->sect[tab[i].type].size = tab[i].n;
 		h->sect[tab[i].type].esize = tab[i].esize;
 		h->sect[tab[i].type].count = tab[i].n / tab[i].esize;
 	}
-	h = (Ihdr *)meta.p;
-	h->metasize = meta.n;
-	h->metasum = ihash(meta.p + sizeof *h, meta.n - sizeof *h, 0);
+	h = (Ihdr *)meta->p;
+	h->metasize = meta->n;
+	h->metasum = ihash(meta->p + sizeof *h, meta->n - sizeof *h, 0);
 	h->hdrsum = 0;
 	h->hdrsum = ihash(h, sizeof *h, 0);
-	memcpy(t.magic, Tmagic, 8);
-	t.hdroff = hdroff;
-	t.size = hdroff + meta.n + sizeof t;
-	t.sum = ihash(&t, 24, 0);
-	if(pwriteall(m->fd, meta.p, meta.n, hdroff) < 0 ||
-	   pwriteall(m->fd, &t, sizeof t, hdroff + meta.n) < 0)
+	return 0;
+}
+
+/*
+ * After the page data: the other processes' metadata, then the
+ * root's (it says where theirs are), then the trailer.  m[0] is the
+ * root; m[i] goes with Imember i of m[0].tree.
+ */
+int
+imgfinish(Img *m, int n)
+{
+	Buf meta = {0};
+	Imember *mb = (Imember *)m[0].tree.p;
+	Itrail t;
+	uint64_t end, at;
+	int i, r = -1;
+
+	end = m[0].off;
+	for(i = 1; i < n; i++)
+		if(m[i].off > end)
+			end = m[i].off;
+	at = end;
+	for(i = 0; i < n; i++)
+		m[i].hdr.datasize = end - m[i].hdr.dataoff;
+	for(i = 1; i < n; i++){
+		if(mb[i].state != Mlive)
+			continue;
+		mb[i].hdroff = at;
+		if(metablock(&m[i], &meta, at) < 0 || pwriteall(m[0].fd, meta.p, meta.n, at) < 0)
+			goto out;
+		at += meta.n;
+	}
+	mb[0].hdroff = at;
+	if(metablock(&m[0], &meta, at) < 0)
 		goto out;
-	if(m->st != NULL)
-		m->st->imagesize = t.size;
+	memcpy(t.magic, Tmagic, 8);
+	t.hdroff = at;
+	t.size = at + meta.n + sizeof t;
+	t.sum = ihash(&t, 24, 0);
+	if(pwriteall(m[0].fd, meta.p, meta.n, at) < 0 ||
+	   pwriteall(m[0].fd, &t, sizeof t, at + meta.n) < 0)
+		goto out;
+	if(m[0].st != NULL)
+		m[0].st->imagesize = t.size;
 	r = 0;
 out:
 	free(meta.p);
@@ -168,4 +203,9 @@ imgfree(Img *m)
 	free(m->fds.p);
 	free(m->file.p);
 	free(m->blob.p);
+	free(m->tree.p);
+	free(m->share.p);
+	free(m->shm.p);
+	memset(m, 0, sizeof *m);
+	m->fd = -1;
 }

@@ -15,12 +15,13 @@
 
 enum {
 	Ipage		= 4096,
-	Iversion	= 1,
+	Iversion	= 2,
 	Iarch		= 62,	/* EM_X86_64 */
 	Nauxv		= 64,	/* u64 words, pairs */
 	Nrlim		= 16,
 	Nsig		= 64,
 	Ncpu		= 8,
+	Nmember		= 64,	/* processes in one image */
 	Nil		= 0xffffffff,	/* no string, no index */
 };
 
@@ -43,6 +44,9 @@ enum {
 	Sfile,		/* Ifile[]: identities of mapped files (lean images) */
 	Ssig,		/* Isigact[Nsig] */
 	Sblob,		/* strings (NUL terminated) and xsave areas, by offset */
+	Stree,		/* Imember[]: the processes, the root first (root's header only) */
+	Sshare,		/* Ishare[]: fds of several processes that are one open file */
+	Sshm,		/* Ishm[]: shared memory objects mapped more than once */
 	Nsect,
 };
 
@@ -112,10 +116,23 @@ struct Iproc {
 	uint32_t	nonewprivs;
 	uint32_t	dumpable;
 	uint32_t	subreaper;
-	uint32_t	pad;
+	uint32_t	pdeathsig;	/* PR_SET_PDEATHSIG */
 	uint64_t	cpus[16];	/* affinity of the main thread, 1024 cpus */
 	uint32_t	ntimer;		/* POSIX timers: Itimer entries */
 	uint32_t	timer;		/* at this blob offset */
+	uint64_t	cap[5];		/* capability sets: Cinh, Cprm, Ceff, Cbnd, Camb */
+	uint64_t	timerslack;	/* ns, PR_SET_TIMERSLACK */
+	uint32_t	keepcaps;	/* PR_SET_KEEPCAPS */
+	uint32_t	thpdisable;	/* PR_SET_THP_DISABLE */
+	uint32_t	seccomp;	/* 0 none, 1 strict, 2 filter */
+	uint32_t	nfilter;	/* seccomp filters, oldest first: */
+	uint32_t	filter;		/* at this blob offset, each u32 count, u32 0, count sock_filters */
+	uint32_t	filterlen;	/* bytes there */
+};
+
+/* Iproc.cap[], in /proc/pid/status order */
+enum {
+	Cinh, Cprm, Ceff, Cbnd, Camb, Ncap,
 };
 
 typedef struct Itimer Itimer;
@@ -171,11 +188,11 @@ enum {
 	Vvvar,		/* [vvar] */
 	Vvclock,	/* [vvar_vclock] */
 	Vshfile,	/* shared mapping of a file, mapped again from the file by path */
-	Vsysv,		/* SysV shared memory: file is the blob offset of its Ishm; pages saved */
+	Vsysv,		/* SysV shared memory: file is the blob offset of its Isysv; pages saved */
 };
 
-typedef struct Ishm Ishm;
-struct Ishm {			/* a SysV segment, as /proc/sysvipc/shm showed it */
+typedef struct Isysv Isysv;
+struct Isysv {			/* a SysV segment, as /proc/sysvipc/shm showed it */
 	int32_t	key;
 	int32_t	shmid;
 	uint32_t	mode;		/* permissions, SHM_DEST (01000) if removed while attached */
@@ -191,9 +208,10 @@ struct Ivma {
 	uint32_t	prot;		/* PROT_* */
 	uint32_t	kind;
 	uint32_t	path;		/* blob offset or Nil */
-	uint32_t	file;		/* Sfile index or Nil */
+	uint32_t	file;		/* Sfile index (Vlean), Sshm index (Vshanon), Isysv blob offset (Vsysv) or Nil */
 	uint32_t	run;		/* first Irun */
 	uint32_t	nrun;
+	uint64_t	ino;		/* shared mapping: its object's inode where frozen */
 };
 
 typedef struct Irun Irun;
@@ -270,6 +288,43 @@ struct Ifile {
 	uint32_t	pad;
 	uint64_t	size;
 	uint64_t	sum;		/* hash of the whole file */
+};
+
+/*
+ * An image of a process tree holds one header and section set per
+ * process; the root's (the one the trailer finds) also has Stree,
+ * Sshare and Sshm.  A one-process image has a one-entry Stree.
+ */
+enum {
+	Mlive,		/* a process: its header at hdroff */
+	Mzombie,	/* dead, not yet waited for: status is its wait status */
+};
+
+typedef struct Imember Imember;
+struct Imember {
+	uint32_t	pid;		/* as they were */
+	uint32_t	ppid;
+	uint32_t	pgid;
+	uint32_t	sid;
+	uint32_t	parent;		/* Imember index, Nil for the root */
+	uint32_t	state;		/* Mlive, Mzombie */
+	int32_t	status;
+	uint32_t	pad;
+	uint64_t	hdroff;		/* its Ihdr (Mlive) */
+};
+
+typedef struct Ishare Ishare;
+struct Ishare {			/* one fd of one process */
+	uint32_t	member;
+	uint32_t	fd;		/* index in that process's Sfd */
+	uint32_t	group;		/* entries of a group are one open file; the first is opened */
+	uint32_t	pad;
+};
+
+typedef struct Ishm Ishm;
+struct Ishm {			/* made once, filled from every Ivma whose file is its index */
+	uint64_t	ino;
+	uint64_t	size;
 };
 
 /*

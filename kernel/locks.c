@@ -2,14 +2,12 @@
  * File locks an fd holds, from the "lock:" lines of its fdinfo (the
  * kernel lists there the locks taken through that open file): kept
  * with a regular file and taken again on resume, refused on anything
- * else.
+ * else.  fds that are one open file come back as one (Sshare), so a
+ * flock or OFD lock is taken once.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/syscall.h>
-#include <linux/kcmp.h>
 #include "engine.h"
 
 static const struct {
@@ -75,38 +73,5 @@ locks1(int fd, const char *info, Ifd *f, Img *m)
 			return -1;
 		f->arg[1]++;
 	}
-	return 0;
-}
-
-static int
-openlocked(Img *m, Ifd *f)
-{
-	Ilock *k = (Ilock *)(m->blob.p + f->arg[0]);
-	uint64_t i;
-
-	if(f->kind != Dfile)
-		return 0;
-	for(i = 0; i < f->arg[1]; i++)
-		if(k[i].kind != Lposix)
-			return 1;
-	return 0;
-}
-
-/*
- * flock and OFD locks belong to the open file: two fds sharing one
- * would come back as two open files, each locking out the other.
- */
-int
-lockscheck(pid_t pid, Img *m)
-{
-	Ifd *o = (Ifd *)m->fds.p;
-	size_t i, j, n = m->fds.n / sizeof *o;
-
-	for(i = 0; i < n; i++)
-		for(j = i + 1; openlocked(m, &o[i]) && j < n; j++)
-			if(o[j].kind == Dfile && syscall(SYS_kcmp, pid, pid, KCMP_FILE, o[i].fd, o[j].fd) == 0){
-				werrstr("unsupported: fds %d and %d share a locked open file", o[i].fd, o[j].fd);
-				return -1;
-			}
 	return 0;
 }

@@ -10,10 +10,12 @@
 enum {
 	Fsnap	= 1<<0,	/* leave the process running after the image is made */
 	Flean	= 1<<1,	/* record identity of mapped files instead of their contents */
+	Fsingle	= 1<<2,	/* the process alone, not its descendants */
 };
 
 typedef struct Pstats Pstats;
 struct Pstats {
+	int	procs;		/* processes: the one named and its descendants */
 	int	threads;
 	int	vmas;
 	int	fds;

@@ -71,6 +71,26 @@ statfields(pid_t pid, uint64_t *f, int nf)
 	return 0;
 }
 
+int
+procstate(pid_t pid, char *state)
+{
+	char path[64], *s, *p;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	s = readfile(path, NULL);
+	if(s == NULL)
+		return -1;
+	p = strrchr(s, ')');
+	if(p == NULL || p[1] == 0 || p[2] == 0){
+		free(s);
+		return -1;
+	}
+	state[0] = p[2];
+	state[1] = 0;
+	free(s);
+	return 0;
+}
+
 /* the value after "key:" in /proc/pid/status */
 int
 statusline(pid_t pid, const char *key, char *buf, size_t n)
@@ -136,6 +156,13 @@ procstr(pid_t pid, const char *name, char *buf, size_t n)
 	return 0;
 }
 
+/* 0 none, 1 strict, 2 filter */
+int
+seccompmode(pid_t tid)
+{
+	return statusint(tid, "Seccomp");
+}
+
 /* under seccomp a filter could kill the calls we inject: say so, refuse */
 int
 seccomped(pid_t pid)
@@ -147,4 +174,29 @@ seccomped(pid_t pid)
 		return 0;
 	werrstr("unsupported: seccomp %s mode", mode == 1 ? "strict" : "filter");
 	return 1;
+}
+
+/*
+ * A process in namespaces of its own would resume in the runner's:
+ * other pids, mounts, network, hostname.  Refused by name.
+ */
+int
+foreignns(pid_t pid)
+{
+	static const char *ns[] = {"pid", "user", "mnt", "net", "ipc", "uts", "time"};
+	char path[64], mine[64], its[64];
+	ssize_t a, b;
+	size_t i;
+
+	for(i = 0; i < sizeof ns/sizeof ns[0]; i++){
+		snprintf(path, sizeof path, "/proc/self/ns/%s", ns[i]);
+		a = readlink(path, mine, sizeof mine);
+		snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, ns[i]);
+		b = readlink(path, its, sizeof its);
+		if(a > 0 && b > 0 && (a != b || memcmp(mine, its, a) != 0)){
+			werrstr("unsupported: process %d is in a %s namespace of its own", pid, ns[i]);
+			return 1;
+		}
+	}
+	return 0;
 }

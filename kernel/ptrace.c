@@ -40,7 +40,7 @@ now(void)
 int
 tseize(Tracee *t, pid_t pid, pid_t tid)
 {
-	int tr;
+	int tr, opt;
 
 	memset(t, 0, sizeof *t);
 	t->pid = pid;
@@ -50,8 +50,11 @@ tseize(Tracee *t, pid_t pid, pid_t tid)
 		werrstr("process is traced by pid %d", tr);
 		return -1;
 	}
-	if(ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0){
-		werrstr(errno == ESRCH ? "process exited" : "permission denied");
+	/* under seccomp the calls we inject must not meet the filter (needs CAP_SYS_ADMIN) */
+	opt = PTRACE_O_TRACESYSGOOD | (seccompmode(tid) > 0 ? PTRACE_O_SUSPEND_SECCOMP : 0);
+	if(ptrace(PTRACE_SEIZE, tid, 0, opt) < 0){
+		werrstr(errno == ESRCH ? "process exited" : (opt & PTRACE_O_SUSPEND_SECCOMP) ?
+			"unsupported: seccomp, and no CAP_SYS_ADMIN to suspend it" : "permission denied");
 		return -1;
 	}
 	t->seized = 1;

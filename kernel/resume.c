@@ -4,6 +4,7 @@
  * is back or why not.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
@@ -22,6 +23,7 @@ readhdr(const char *path, Ihdr *h)
 	Itrail t;
 	struct stat sb;
 	uint64_t sum;
+	char buf[1024];
 	int fd, r = -1;
 
 	fd = open(path, O_RDONLY|O_CLOEXEC);
@@ -29,7 +31,7 @@ readhdr(const char *path, Ihdr *h)
 		werrstr("image: %s", strerror(errno));
 		return -1;
 	}
-	if(fstat(fd, &sb) < 0 || sb.st_size < (off_t)(sizeof t + sizeof *h) ||
+	if(fstat(fd, &sb) < 0 || sb.st_size < (off_t)(sizeof t + offsetof(Ihdr, sect)) ||
 	   pread(fd, &t, sizeof t, sb.st_size - sizeof t) != sizeof t ||
 	   memcmp(t.magic, Tmagic, 8) != 0){
 		werrstr("not an image: no trailer: truncated or not made by persist");
@@ -39,19 +41,31 @@ readhdr(const char *path, Ihdr *h)
 		werrstr("truncated or corrupt image");
 		goto out;
 	}
-	if(pread(fd, h, sizeof *h, t.hdroff) != sizeof *h || memcmp(h->magic, Hmagic, 8) != 0){
+	/*
+	 * Each image carries its own restorer, so an older version runs as
+	 * well as ours: only the fields up to sect[], the same in every
+	 * version, are read here.  The header's last 8 bytes are its hash.
+	 */
+	memset(h, 0, sizeof *h);
+	if(pread(fd, buf, offsetof(Ihdr, sect), t.hdroff) != offsetof(Ihdr, sect) ||
+	   memcmp(buf, Hmagic, 8) != 0){
 		werrstr("corrupt image: bad header");
 		goto out;
 	}
-	sum = h->hdrsum;
-	h->hdrsum = 0;
-	if(ihash(h, sizeof *h, 0) != sum){
-		werrstr("corrupt image: header checksum mismatch");
+	memcpy(h, buf, offsetof(Ihdr, sect));
+	if(h->version < 1 || h->version > Iversion || h->arch != Iarch){
+		werrstr("image version or architecture not supported");
 		goto out;
 	}
-	h->hdrsum = sum;
-	if(h->version != Iversion || h->arch != Iarch){
-		werrstr("image version or architecture not supported");
+	if(h->hdrsize < offsetof(Ihdr, sect) + 8 || h->hdrsize > sizeof buf ||
+	   pread(fd, buf, h->hdrsize, t.hdroff) != h->hdrsize){
+		werrstr("corrupt image: bad header");
+		goto out;
+	}
+	memcpy(&sum, buf + h->hdrsize - 8, 8);
+	memset(buf + h->hdrsize - 8, 0, 8);
+	if(ihash(buf, h->hdrsize, 0) != sum){
+		werrstr("corrupt image: header checksum mismatch");
 		goto out;
 	}
 	r = 0;

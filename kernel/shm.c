@@ -12,7 +12,7 @@
 #include "engine.h"
 
 static int
-findseg(uint64_t shmid, Ishm *s)
+findseg(uint64_t shmid, Isysv *s)
 {
 	char *t, *l;
 	long key, id, size;
@@ -66,11 +66,11 @@ shmpages(pid_t pid, Ivma *v, uint64_t *pm)
 	close(fd);
 }
 
-/* v maps the segment shmid: its Ishm into the blob, v->file saying where */
+/* v maps the segment shmid: its Isysv into the blob, v->file saying where */
 int
 addshm(Img *m, Ivma *v, uint64_t shmid)
 {
-	Ishm s;
+	Isysv s;
 
 	memset(&s, 0, sizeof s);
 	if(findseg(shmid, &s) < 0){

@@ -117,8 +117,9 @@ teardown() {
 
 @test "mkfile: mk builds a test program with its cflags line" {
 	[ -x /usr/lib/plan9/bin/mk ] || skip "needs 9base mk"
-	mkdir -p "$T/m/tests/prog"
+	mkdir -p "$T/m/tests/prog" "$T/m/kernel"
 	cp "$ROOT/mkfile" "$T/m/"
+	cp "$ROOT/kernel/image.h" "$T/m/kernel/"	# a prerequisite of every test program
 	cp "$PROG/static.c" "$T/m/tests/prog/"
 	cd "$T/m"
 	run env PATH="/usr/lib/plan9/bin:$PATH" mk tests/prog/static

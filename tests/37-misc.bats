@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # What else a process is: nice, cpu affinity, no_new_privs, dumpable,
-# child subreaper, umask; and what we refuse: seccomp.
+# child subreaper, umask, capabilities and other prctl state, seccomp.
 
 load helper
 
@@ -11,14 +11,35 @@ load helper
 		print FILENAME ": line " NR ": " $0; exit 1 }' "$T/out" >&2
 }
 
-@test "misc: a process under seccomp is refused by name and runs on" {
-	spawn "$PROG/misc" strict >"$T/out"
+@test "misc: capabilities given up stay given up; pdeathsig, keepcaps, timer slack, THP-disable come back" {
+	requires_root
+	roundtrip "$T/out" 3 3 "$PROG/caps"
+	kill9 "$RESUME_PID"
+	not grep FAIL "$T/out"
+	grep '^tick' "$T/out" | awk '$2 != NR - 1 { print "tick " $2 " at line " NR; exit 1 }'
+}
+
+@test "misc: seccomp strict mode comes back" {
+	spawn "$PROG/seccomp" strict >"$T/out"
 	pid=$SPAWN_PID
 	wait_for_lines "$T/out" 2
-	run ctl "$pid" freeze
-	[ "$status" -ne 0 ]
-	eq "$(cat "$PERSIST/$pid/err")" "unsupported: seccomp strict mode"
-	growing "$T/out"
+	freeze_image "$pid" "$T/img"
+	n=$(lines "$T/out")
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 2))
+	eq "$(awk '/^Seccomp:/ { print $2 }' /proc/$RESUME_PID/status)" 1
+	kill9 "$RESUME_PID"
+	awk '$0 != "strict " (NR - 1) { print "line " NR ": " $0; exit 1 }' "$T/out"
+}
+
+@test "misc: seccomp filters come back, stacked in order, and hold" {
+	roundtrip "$T/out" 3 3 "$PROG/seccomp" filter
+	eq "$(awk '/^Seccomp:/ { print $2 }' /proc/$RESUME_PID/status)" 2
+	eq "$(awk '/^Seccomp_filters:/ { print $2 }' /proc/$RESUME_PID/status)" 2
+	kill9 "$RESUME_PID"
+	not grep FAIL "$T/out"
+	awk '$0 != "filter " (NR - 1) { print "line " NR ": " $0; exit 1 }' "$T/out"
 }
 
 @test "misc: POSIX timers come back under their ids, signal and thread ones" {
@@ -50,4 +71,16 @@ load helper
 	kill9 "$RESUME_PID"
 	not grep FAIL "$T/out"
 	eq "$(grep -c '^ok$' "$T/out")" 2
+}
+
+@test "misc: a process in namespaces of its own is refused by name and runs on" {
+	requires unshare
+	spawn unshare --uts "$PROG/counter" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 2
+	run ctl "$pid" freeze
+	[ "$status" -ne 0 ]
+	eq "$(cat "$PERSIST/$pid/err")" "unsupported: process $pid is in a uts namespace of its own"
+	[ "$(pstate "$pid")" != T ]
+	growing "$T/out"
 }

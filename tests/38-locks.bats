@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # File locks: flock, POSIX and OFD locks held on regular files are taken
-# again on resume, by the new pid; what cannot be is refused.
+# again on resume, by the new pid; a lock someone else took meanwhile
+# refuses the resume.
 
 load helper
 
@@ -40,9 +41,17 @@ load helper
 	eq "$(cat "$T/img.err")" "img: file is locked by another process: $T/d/flock"
 }
 
-@test "locks: two fds sharing one locked open file are refused by name and the target runs on" {
+@test "locks: a locked open file on two fds comes back as one, still locked" {
 	requires flock
 	spawn bash -c 'exec 5>>"$1"; flock 5; exec 6>&5; exec "$2"' bash "$T/f" "$PROG/counter" >"$T/out"
 	wait_for_lines "$T/out" 3
-	refuses "$SPAWN_PID" "unsupported: fds 5 and 6 share a locked open file" "$T/out"
+	freeze_image "$SPAWN_PID" "$T/img"
+	n=$(lines "$T/out")
+	kill9 "$SPAWN_PID"
+	flock -n "$T/f" true || fail "the lock outlived its holder"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 3))
+	not flock -n "$T/f" true
+	grep -q FLOCK "/proc/$RESUME_PID/fdinfo/5"
+	grep -q FLOCK "/proc/$RESUME_PID/fdinfo/6"
 }

@@ -80,12 +80,24 @@ track() {
 }
 
 # kill -9 everything tracked, wait until it is gone, reap our children
+# descendants PID: the pids of PID's children, their children, ...
+descendants() {
+	local c
+
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
 teardown_procs() {
 	local pid t i left
 
 	[ -f "$PIDS" ] || return 0
 	while read -r pid t; do
 		if [ "$(pstart "$pid")" = "$t" ]; then
+			# a tree's children too: a frozen tree's would stay stopped
+			kill -9 $(descendants "$pid") 2>/dev/null || true
 			kill -9 "$pid" 2>/dev/null || true
 		fi
 	done <"$PIDS"

@@ -89,28 +89,15 @@ checkruns(uint64_t fsize)
 	sys2(SYS_munmap, map, h->datasize);
 }
 
-void
-checkimage(void)
+/* one process's header and sections at hdroff, checked, in memory of our own */
+static char *
+loadmeta(uint64_t hdroff, uint64_t size)
 {
-	Itrail t;
 	Ihdr h;
-	long size;
 	uint64_t sum;
 	char *meta;
 
-	size = sys3(SYS_lseek, ctx.imgfd, 0, 2);
-	if(size < (long)(sizeof t + sizeof h))
-		fail("not an image", "too short");
-	if(preadall(ctx.imgfd, &t, sizeof t, size - sizeof t) != sizeof t)
-		fail("cannot read image", 0);
-	if(memcmp(t.magic, Tmagic, 8) != 0)
-		fail("not an image", "no trailer: truncated or not made by persist");
-	if(ihash(&t, 24, 0) != t.sum)
-		fail("corrupt image", "trailer checksum mismatch");
-	if(t.size != (uint64_t)size)
-		fail("truncated image", "size differs from what was written");
-	if(t.hdroff + sizeof h > (uint64_t)size ||
-	   preadall(ctx.imgfd, &h, sizeof h, t.hdroff) != sizeof h)
+	if(hdroff + sizeof h > size || preadall(ctx.imgfd, &h, sizeof h, hdroff) != sizeof h)
 		fail("corrupt image", "header out of bounds");
 	if(memcmp(h.magic, Hmagic, 8) != 0)
 		fail("corrupt image", "bad header magic");
@@ -123,19 +110,69 @@ checkimage(void)
 		fail("image version not supported", 0);
 	if(h.arch != Iarch)
 		fail("image is for another architecture", 0);
-	if(h.hdrsize != sizeof h || h.metasize < sizeof h || t.hdroff + h.metasize > (uint64_t)size)
+	if(h.hdrsize != sizeof h || h.metasize < sizeof h || hdroff + h.metasize > size)
 		fail("corrupt image", "bad header sizes");
-	checksects(&h, t.hdroff);
+	checksects(&h, hdroff);
 
 	meta = rmmap(0, h.metasize, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0);
 	if(mmapfailed(meta))
 		fail("out of memory", 0);
-	if(preadall(ctx.imgfd, meta, h.metasize, t.hdroff) != (long)h.metasize)
+	if(preadall(ctx.imgfd, meta, h.metasize, hdroff) != (long)h.metasize)
 		fail("cannot read image", 0);
 	if(ihash(meta + h.hdrsize, h.metasize - h.hdrsize, 0) != h.metasum)
 		fail("corrupt image", "metadata checksum mismatch");
 	memcpy(meta, &h, sizeof h);
-	ctx.meta = meta;
+	return meta;
+}
+
+/* the processes of a tree: each after its parent, each live one's metadata checked */
+static void
+checktree(uint64_t size)
+{
+	Imember *mb;
+	uint32_t i, n;
+
+	mb = sect(Stree, &n);
+	if(n > Nmember)
+		fail("corrupt image", "too many processes");
+	ctx.mb = mb;
+	ctx.nmb = n > 0 ? n : 1;
+	ctx.metas[0] = ctx.meta;
+	ctx.hdroffs[0] = ctx.hdroff;
+	ctx.share = sect(Sshare, &ctx.nshare);
+	ctx.shm = sect(Sshm, &ctx.nshm);
+	for(i = 1; i < n; i++){
+		if(mb[i].parent >= i)
+			fail("corrupt image", "process tree out of order");
+		if(mb[i].state != Mlive)
+			continue;
+		ctx.metas[i] = loadmeta(mb[i].hdroff, size);
+		ctx.hdroffs[i] = mb[i].hdroff;
+		usemeta(i);
+		checkruns(size);
+	}
+	usemeta(0);
+}
+
+void
+checkimage(void)
+{
+	Itrail t;
+	long size;
+
+	size = sys3(SYS_lseek, ctx.imgfd, 0, 2);
+	if(size < (long)(sizeof t + sizeof(Ihdr)))
+		fail("not an image", "too short");
+	if(preadall(ctx.imgfd, &t, sizeof t, size - sizeof t) != sizeof t)
+		fail("cannot read image", 0);
+	if(memcmp(t.magic, Tmagic, 8) != 0)
+		fail("not an image", "no trailer: truncated or not made by persist");
+	if(ihash(&t, 24, 0) != t.sum)
+		fail("corrupt image", "trailer checksum mismatch");
+	if(t.size != (uint64_t)size)
+		fail("truncated image", "size differs from what was written");
+	ctx.meta = loadmeta(t.hdroff, size);
 	ctx.hdroff = t.hdroff;
 	checkruns(size);
+	checktree(size);
 }

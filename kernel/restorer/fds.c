@@ -56,18 +56,21 @@ runnertty(void)
 	return sys3(SYS_open, "/dev/null", 02|O_CLOEXEC, 0);
 }
 
-/* a pipe whose ends the process holds: made once, its bytes put back */
+/*
+ * A pipe whose ends the processes hold: made once, its bytes put back
+ * once (every read end saved them).
+ */
 static struct {
 	uint64_t	ino;
 	int	end[2];
+	int	filled;
 } pipes[64];
 static int npipes;
 
-static long
-pipeend(Ifd *f)
+static int
+pipeget(Ifd *f)
 {
 	int i, p[2];
-	long r;
 
 	for(i = 0; i < npipes && pipes[i].ino != f->arg[0]; i++)
 		;
@@ -76,25 +79,35 @@ pipeend(Ifd *f)
 			fail("too many pipes", 0);
 		if(sys2(SYS_pipe2, p, O_CLOEXEC) < 0)
 			fail("cannot make a pipe", 0);
-		if(f->arg[2] > 65536)
-			sys3(SYS_fcntl, p[1], F_SETPIPE_SZ, f->arg[2]);
 		pipes[i].ino = f->arg[0];
 		pipes[i].end[0] = high(p[0], "pipe");
 		pipes[i].end[1] = high(p[1], "pipe");
 		npipes++;
 	}
-	if(f->arg[2] > 0){
-		r = sys3(SYS_write, pipes[i].end[1], (char *)sect(Sblob, 0) + f->arg[1], f->arg[2]);
-		if(r != (long)f->arg[2])
+	if(f->arg[2] > 0 && !pipes[i].filled){
+		if(f->arg[2] > 65536)
+			sys3(SYS_fcntl, pipes[i].end[1], F_SETPIPE_SZ, f->arg[2]);
+		if(sys3(SYS_write, pipes[i].end[1], (char *)sect(Sblob, 0) + f->arg[1], f->arg[2]) != (long)f->arg[2])
 			fail("cannot refill a pipe", 0);
+		pipes[i].filled = 1;
 	}
+	return i;
+}
+
+static long
+pipeend(Ifd *f)
+{
+	int i;
+	long r;
+
+	i = pipeget(f);
 	r = sys3(SYS_fcntl, pipes[i].end[(f->flags & 3) != 0], F_DUPFD_CLOEXEC, 0);
 	if(r >= 0)
 		sys3(SYS_fcntl, r, F_SETFL, f->flags & Keep);
 	return r;
 }
 
-/* a unix socket pair, both ends the process's: made once, the waiting bytes put back */
+/* a unix socket pair, both ends the processes': made once, the waiting bytes put back */
 static struct {
 	uint32_t	ino[2];
 	int	end[2];
@@ -123,12 +136,11 @@ refill(int fd, Ifd *f)
 	}
 }
 
-static long
-pairend(Ifd *f)
+static int
+pairget(Ifd *f)
 {
 	uint32_t ino = f->arg[0], peer = f->arg[0] >> 32;
 	int i, me, sv[2];
-	long r;
 
 	for(i = 0; i < npairs && pairs[i].ino[0] != ino && pairs[i].ino[1] != ino; i++)
 		;
@@ -149,7 +161,17 @@ pairend(Ifd *f)
 		refill(pairs[i].end[!me], f);
 		pairs[i].filled[me] = 1;
 	}
-	r = sys3(SYS_fcntl, pairs[i].end[me], F_DUPFD_CLOEXEC, 0);
+	return i;
+}
+
+static long
+pairend(Ifd *f)
+{
+	int i;
+	long r;
+
+	i = pairget(f);
+	r = sys3(SYS_fcntl, pairs[i].end[pairs[i].ino[1] == (uint32_t)f->arg[0]], F_DUPFD_CLOEXEC, 0);
 	if(r >= 0)
 		sys3(SYS_fcntl, r, F_SETFL, f->flags & Keep);
 	return r;
@@ -315,6 +337,61 @@ openlean(Ifile *f)
 	return fd;
 }
 
+/* open files several fds are (Ishare groups): the first of each, opened by the root */
+static int sharefd[512];
+
+static long
+shared(uint32_t idx)
+{
+	uint32_t i, j;
+
+	for(i = 0; i < ctx.nshare; i++)
+		if(ctx.share[i].member == ctx.me && ctx.share[i].fd == idx)
+			for(j = 0; j <= i; j++)
+				if(ctx.share[j].group == ctx.share[i].group)
+					return sharefd[j];
+	return -1;
+}
+
+/*
+ * In the root, before any other process is made: every pipe and
+ * socket pair (the processes holding its ends get them by inheritance),
+ * and the first fd of each shared open file.
+ */
+void
+premakefds(void)
+{
+	Ifd *f;
+	uint32_t i, k, n;
+
+	if(ctx.nshare > sizeof sharefd/sizeof sharefd[0])
+		fail("too many shared files", 0);
+	for(k = 0; k < ctx.nmb; k++){
+		if(ctx.mb != 0 && ctx.mb[k].state != Mlive)
+			continue;
+		usemeta(k);
+		f = sect(Sfd, &n);
+		for(i = 0; i < n; i++)
+			if(f[i].kind == Dpipe)
+				pipeget(&f[i]);
+			else if(f[i].kind == Dsockpair)
+				pairget(&f[i]);
+	}
+	for(i = 0; i < ctx.nshare; i++){
+		sharefd[i] = -1;
+		for(k = 0; k < i && ctx.share[k].group != ctx.share[i].group; k++)
+			;
+		if(k < i)
+			continue;
+		usemeta(ctx.share[i].member);
+		f = sect(Sfd, &n);
+		if(ctx.share[i].fd >= n)
+			fail("corrupt image", "shared fd out of bounds");
+		sharefd[i] = open1(&f[ctx.share[i].fd]);
+	}
+	usemeta(0);
+}
+
 void
 openfds(void)
 {
@@ -322,10 +399,13 @@ openfds(void)
 	Ifile *lf;
 	Iproc *p;
 	uint32_t i, n;
+	long fd;
 
 	f = sect(Sfd, &n);
-	for(i = 0; i < n; i++)
-		ctx.tmpfd[i] = open1(&f[i]);
+	for(i = 0; i < n; i++){
+		fd = shared(i);
+		ctx.tmpfd[i] = fd >= 0 ? high(sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0), "shared file") : open1(&f[i]);
+	}
 	lf = sect(Sfile, &n);
 	for(i = 0; i < n; i++)
 		ctx.leanfd[i] = openlean(&lf[i]);
@@ -345,6 +425,7 @@ watch(Ifd *f)
 {
 	Iwatch *w = (Iwatch *)((char *)sect(Sblob, 0) + f->arg[0]);
 	uint64_t i;
+	long r;
 	struct {
 		uint32_t	events;
 		uint64_t	data;
@@ -353,7 +434,9 @@ watch(Ifd *f)
 	for(i = 0; i < f->arg[1]; i++){
 		ev.events = w[i].events;
 		ev.data = w[i].data;
-		if(sys4(SYS_epoll_ctl, f->fd, 1, w[i].fd, &ev) < 0)
+		/* a set shared with another process has its watches already */
+		r = sys4(SYS_epoll_ctl, f->fd, 1, w[i].fd, &ev);
+		if(r < 0 && r != -17)
 			fail("cannot restore epoll set", 0);
 	}
 }

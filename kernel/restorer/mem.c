@@ -25,6 +25,49 @@ flagsof(uint32_t kind)
 	return -1;
 }
 
+/* shared memory mapped more than once (by a tree's processes): one memfd each */
+static int shmfd[64];
+
+void
+premakeshm(void)
+{
+	Ivma *v;
+	Irun *run, *r;
+	uint32_t i, j, k, nv, nr;
+	char *map;
+	long fd;
+
+	if(ctx.nshm > sizeof shmfd/sizeof shmfd[0])
+		fail("too many shared memory objects", 0);
+	for(j = 0; j < ctx.nshm; j++){
+		fd = sys2(SYS_memfd_create, "persist shm", 1);	/* MFD_CLOEXEC */
+		if(fd < 0 || sys2(SYS_ftruncate, fd, ctx.shm[j].size) < 0)
+			fail("cannot make shared memory", 0);
+		map = rmmap(0, ctx.shm[j].size, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0);
+		if(mmapfailed(map))
+			fail("cannot make shared memory", 0);
+		/* every mapping of it saved the same bytes: all go in, before anyone runs */
+		for(k = 0; k < ctx.nmb; k++){
+			if(ctx.mb != 0 && ctx.mb[k].state != Mlive)
+				continue;
+			usemeta(k);
+			v = sect(Svma, &nv);
+			run = sect(Srun, &nr);
+			for(i = 0; i < nv; i++){
+				if(v[i].kind != Vshanon || v[i].file != j)
+					continue;
+				for(r = &run[v[i].run]; r < &run[v[i].run + v[i].nrun]; r++)
+					if(preadall(ctx.imgfd, map + v[i].pgoff + (r->addr - v[i].start),
+					    r->npages*Ipage, r->off) != (long)(r->npages*Ipage))
+						fail("cannot read image", "page data");
+			}
+		}
+		sys2(SYS_munmap, map, ctx.shm[j].size);
+		shmfd[j] = above(fd, ctx.maxfd + 2);
+	}
+	usemeta(0);
+}
+
 static void
 rebuild(Ivma *v, Irun *run)
 {
@@ -41,6 +84,10 @@ rebuild(Ivma *v, Irun *run)
 		return;
 	if(v->kind == Vlean)
 		fd = ctx.leanfd[v->file];
+	if(v->kind == Vshanon && v->file != Nil){
+		fd = shmfd[v->file];
+		flags = MAP_SHARED;
+	}
 	if(v->kind == Vshfile)
 		fd = sharedfd(v);
 	if(v->kind == Vsysv)
@@ -53,7 +100,8 @@ rebuild(Ivma *v, Irun *run)
 	}
 	if(v->kind == Vshfile)
 		sys1(SYS_close, fd);
-	for(i = 0; fresh && i < v->nrun; i++){
+	/* pages of the image: not over a file's or a tree's shared object, nor a segment found again */
+	for(i = 0; fresh && (fd < 0 || v->kind == Vlean) && i < v->nrun; i++){
 		r = &run[v->run + i];
 		if(preadall(ctx.imgfd, (void *)r->addr, r->npages*Ipage, r->off) != (long)(r->npages*Ipage))
 			fail("cannot read image", "page data");

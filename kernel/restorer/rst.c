@@ -42,6 +42,14 @@ sect(int type, uint32_t *count)
 	return ctx.meta + (h->sect[type].off - ctx.hdroff);
 }
 
+/* sect and blobstr look at process k's metadata from now on */
+void
+usemeta(uint32_t k)
+{
+	ctx.meta = ctx.metas[k];
+	ctx.hdroff = ctx.hdroffs[k];
+}
+
 const char *
 blobstr(uint32_t off)
 {
@@ -156,7 +164,8 @@ rmain(long *sp)
 	char **argv = (char **)(sp + 1), **envp = argv + sp[0] + 1;
 	Ithread *t;
 	Ifd *fd;
-	uint32_t i, n, nfile, nthr;
+	uint32_t i, k, n, nfile, nthr;
+	uint64_t all = ~0UL;
 	uint64_t codelen, metalen, arrlen, framelen, parklen, off;
 	Ihdr *h;
 	void (*fn)(void *);
@@ -169,16 +178,29 @@ rmain(long *sp)
 		fail("cannot open image", "/proc/self/exe");
 	checkimage();
 	checkcpu();
-	findvdso(envp);
+	/* none until each thread's own mask comes back with its frame */
+	sys4(SYS_rt_sigprocmask, 0, &all, 0, 8);
 
-	fd = sect(Sfd, &n);
 	ctx.maxfd = 2;
-	for(i = 0; i < n; i++)
-		if(fd[i].fd > ctx.maxfd)
-			ctx.maxfd = fd[i].fd;
+	for(k = 0; k < ctx.nmb; k++){
+		if(ctx.mb != 0 && ctx.mb[k].state != Mlive)
+			continue;
+		usemeta(k);
+		fd = sect(Sfd, &n);
+		for(i = 0; i < n; i++)
+			if(fd[i].fd > ctx.maxfd)
+				ctx.maxfd = fd[i].fd;
+	}
+	usemeta(0);
 	/* ready fd first: it must get maxfd+1, which placefds leaves open */
 	ctx.readyfd = movehigh(ctx.readyfd);
 	ctx.imgfd = movehigh(ctx.imgfd);
+	/* what the processes share is made before them, and what one holds twice */
+	premakefds();
+	premakeshm();
+	growtree();
+	findvdso(envp);
+	fd = sect(Sfd, &n);
 
 	/* the hole: trampoline and frames, code, metadata, fd arrays, stack, vdso parking */
 	h = (Ihdr *)ctx.meta;
@@ -187,7 +209,7 @@ rmain(long *sp)
 	framelen = 0;
 	for(i = 0; i < nthr; i++)
 		framelen += 1024 + 64 + (t[i].xsize > ctx.xsize ? t[i].xsize : ctx.xsize);
-	ctx.tramplen = Ipage + pageup(framelen);
+	ctx.tramplen = Ipage + pageup(framelen + planlen());
 	codelen = pageup(_rend - _rbase);
 	metalen = pageup(h->metasize);
 	arrlen = pageup((n + nfile + 1) * sizeof(int));
@@ -199,8 +221,8 @@ rmain(long *sp)
 	findhole(ctx.holelen);
 
 	off = ctx.hole + ctx.tramplen + codelen;
+	/* the old copy stays mapped (others point into it) until stage 2 clears all */
 	memcpy((void *)off, ctx.meta, h->metasize);
-	sys2(SYS_munmap, ctx.meta, h->metasize);
 	ctx.meta = (char *)off;
 	off += metalen;
 	ctx.tmpfd = (int *)off;
@@ -212,6 +234,7 @@ rmain(long *sp)
 	ctx.tramp = ctx.hole;
 
 	openfds();
+	settle();
 
 	/* last: the copy takes ctx as it is now */
 	memcpy((void *)(ctx.hole + ctx.tramplen), _rbase, _rend - _rbase);

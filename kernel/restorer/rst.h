@@ -21,7 +21,16 @@ struct Rctx {
 	char	name[32];	/* for messages: basename of argv[0] */
 	int	imgfd;
 	int	readyfd;	/* tells persistfs the outcome, or -1 */
-	char	*meta;		/* Ihdr and sections, in the hole */
+	char	*meta;		/* Ihdr and sections, in the hole: this process's */
+	char	*metas[Nmember];	/* every process's, by Imember index */
+	uint64_t	hdroffs[Nmember];
+	Imember	*mb;		/* the tree, from the root's metadata */
+	uint32_t	nmb;
+	uint32_t	me;		/* which of them this process is */
+	Ishare	*share;
+	uint32_t	nshare;
+	Ishm	*shm;
+	uint32_t	nshm;
 	uint64_t	hdroff;	/* file offset of the Ihdr */
 	Piece	cur[Nvdso];	/* this kernel's vdso pieces */
 	int	ncur;
@@ -46,6 +55,7 @@ extern Rctx ctx;
 /* rst.c */
 void	fail(const char *what, const char *detail) __attribute__((noreturn));
 void	*sect(int type, uint32_t *count);
+void	usemeta(uint32_t k);
 const char	*blobstr(uint32_t off);
 int	above(int fd, int base);
 /* check.c */
@@ -57,9 +67,11 @@ void	parkvdso(void);
 void	placevdso(void);
 void	patchvdso(Ivma *v);
 /* mem.c */
+void	premakeshm(void);
 void	rebuildmem(void);
 void	setmm(void);
 /* fds.c */
+void	premakefds(void);
 void	openfds(void);
 void	placefds(void);
 /* shm.c */
@@ -71,8 +83,12 @@ long	inotify(Ifd *f);
 /* locks.c */
 void	openlocks(Ifd *f, long fd);
 void	posixlocks(void);
+/* tree.c */
+void	growtree(void);
+void	settle(void);
 /* task.c */
 void	resumetask(void) __attribute__((noreturn));
+uint64_t	planlen(void);
 /* start.S */
 void	jumpstack(void (*fn)(void *), void *arg, void *sp) __attribute__((noreturn));
 extern char tramp[], tramp_end[], ttramp[], ttramp_end[];

@@ -52,7 +52,7 @@ static int nmade;
 
 /* id is the segment s was, if it is still there */
 static int
-same(long id, Ishm *s)
+same(long id, Isysv *s)
 {
 	uint64_t ds[16];	/* struct shmid64_ds: key at 0, segsz at 48 */
 
@@ -82,7 +82,7 @@ wantid(int shmid)
 int
 attachshm(Ivma *v)
 {
-	Ishm *s = (Ishm *)((char *)sect(Sblob, 0) + v->file);
+	Isysv *s = (Isysv *)((char *)sect(Sblob, 0) + v->file);
 	long id = -1;
 	int i, fresh = 0;
 

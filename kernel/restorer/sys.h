@@ -20,6 +20,9 @@ enum {
 	SYS_epoll_ctl = 233, SYS_timerfd_create = 283, SYS_timerfd_settime = 286,
 	SYS_pwrite64 = 18, SYS_socket = 41, SYS_bind = 49, SYS_listen = 50, SYS_setsockopt = 54, SYS_socketpair = 53,
 	SYS_unlink = 87, SYS_newfstatat = 262, SYS_timer_create = 222, SYS_timer_settime = 223, SYS_timer_delete = 226, SYS_setpriority = 141, SYS_sched_setaffinity = 203, SYS_rt_sigqueueinfo = 129, SYS_rt_tgsigqueueinfo = 297, SYS_memfd_create = 319, SYS_signalfd4 = 289, SYS_eventfd2 = 290, SYS_epoll_create1 = 291, SYS_pipe2 = 293,
+	SYS_ftruncate = 77, SYS_fork = 57, SYS_kill = 62, SYS_setpgid = 109, SYS_setsid = 112,
+	SYS_getpgid = 121, SYS_rt_sigtimedwait = 128, SYS_waitid = 247, SYS_sched_yield = 24, SYS_clone3 = 435,
+	SYS_capget = 125, SYS_capset = 126,
 };
 
 enum {
@@ -32,7 +35,9 @@ enum {
 	F_DUPFD = 0, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, O_NONBLOCK = 04000,
 	ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002,
 	PR_SET_NAME = 15, PR_SET_MM = 35, PR_SET_MM_MAP = 14, PR_SET_DUMPABLE = 4,
-	PR_SET_CHILD_SUBREAPER = 36, PR_SET_NO_NEW_PRIVS = 38,
+	PR_SET_CHILD_SUBREAPER = 36, PR_SET_NO_NEW_PRIVS = 38, PR_SET_PDEATHSIG = 1,
+	PR_SET_KEEPCAPS = 8, PR_SET_TIMERSLACK = 29, PR_SET_THP_DISABLE = 41, PR_CAPBSET_DROP = 24,
+	PR_CAP_AMBIENT = 47, PR_CAP_AMBIENT_RAISE = 2,
 	TCGETS = 0x5401, TCSETS = 0x5402,
 	SEEK_SET = 0,
 	EINTR = 4, EEXIST = 17,

@@ -7,7 +7,7 @@
 #include "rst.h"
 
 enum {
-	SYS_rt_sigaction_ = 13, SYS_setitimer_ = 38, SYS_sched_yield = 24,
+	SYS_rt_sigaction_ = 13, SYS_setitimer_ = 38,
 	Ttramp = 1024,		/* in the page left behind: the other threads' trampoline */
 	Tflags = 2048,		/* and their flags, one int each */
 	UC_FP_XSTATE = 1, UC_SIGCONTEXT_SS = 2, UC_STRICT_RESTORE_SS = 4,
@@ -76,6 +76,44 @@ setlimits(Iproc *p)
 		lim[0] = p->rlim[i][0] < lim[1] ? p->rlim[i][0] : lim[1];
 		sys4(SYS_prlimit64, 0, i, lim, 0);
 	}
+}
+
+/*
+ * The capability sets, as far as dropping goes: the runner's, less
+ * what the process had given up.  The bounding set first, while
+ * CAP_SETPCAP may still be there.
+ */
+static void
+setcaps(Iproc *p)
+{
+	struct {
+		uint32_t	version;
+		int32_t	pid;
+	} hdr = {0x20080522, 0};	/* _LINUX_CAPABILITY_VERSION_3 */
+	uint32_t d[6];			/* effective, permitted, inheritable; low words, then high */
+	uint64_t e, pm, in;
+	int i;
+
+	for(i = 0; i < 64; i++)
+		if(!(p->cap[Cbnd] >> i & 1))
+			sys2(SYS_prctl, PR_CAPBSET_DROP, i);
+	if(sys2(SYS_capget, &hdr, d) < 0)
+		return;
+	e = (d[0] | (uint64_t)d[3] << 32) & p->cap[Ceff];
+	pm = (d[1] | (uint64_t)d[4] << 32) & p->cap[Cprm];
+	in = d[2] | (uint64_t)d[5] << 32;
+	d[0] = e; d[3] = e >> 32;
+	d[1] = pm; d[4] = pm >> 32;
+	/* the inheritable set may grow within the permitted one: try the saved one whole */
+	d[2] = p->cap[Cinh]; d[5] = p->cap[Cinh] >> 32;
+	if(sys2(SYS_capset, &hdr, d) < 0){
+		in &= p->cap[Cinh];
+		d[2] = in; d[5] = in >> 32;
+		sys2(SYS_capset, &hdr, d);
+	}
+	for(i = 0; i < 64; i++)
+		if(p->cap[Camb] >> i & 1)
+			sys5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0);
 }
 
 static void
@@ -159,6 +197,61 @@ putframe(Ithread *t, char *at)
 	return (uint64_t)&f->ucflags;	/* the kernel finds the frame at sp - 8 */
 }
 
+/*
+ * Seccomp goes back last, from the trampoline, after the restorer is
+ * gone: a plan it reads (mode, count, then a sock_fprog pointer per
+ * filter, oldest first), kept at the end of the page left behind.
+ */
+typedef struct Fprog Fprog;
+struct Fprog {
+	uint16_t	len;
+	uint16_t	pad[3];
+	uint64_t	filter;
+};
+
+uint64_t
+planlen(void)
+{
+	Iproc *p = sect(Sproc, 0);
+
+	if(p->seccomp == 0)
+		return 0;
+	return 64 + p->nfilter * (8 + sizeof(Fprog)) + p->filterlen;
+}
+
+static uint64_t
+putplan(Iproc *p, char *at)
+{
+	uint32_t *plan = (uint32_t *)(((uint64_t)at + 7) & ~7UL), i;
+	uint64_t *prog = (uint64_t *)(plan + 2), w[2];
+	Fprog *fp = (Fprog *)(prog + p->nfilter);
+	char *f = (char *)sect(Sblob, 0) + p->filter, *body = (char *)(fp + p->nfilter);
+
+	if(p->seccomp == 0)
+		return 0;
+	if(p->seccomp == 2 && !p->nonewprivs){
+		/* installing a filter takes no_new_privs or CAP_SYS_ADMIN (21) */
+		struct { uint32_t version; int32_t pid; } hdr = {0x20080522, 0};
+		uint32_t d[6];
+
+		if(sys2(SYS_capget, &hdr, d) < 0 || !(d[0] & 1U<<21))
+			fail("cannot restore seccomp filter", "the process had no_new_privs unset and CAP_SYS_ADMIN");
+	}
+	plan[0] = p->seccomp;
+	plan[1] = p->nfilter;
+	for(i = 0; i < p->nfilter; i++){
+		memcpy(w, f, 8);
+		fp[i].len = w[0];
+		memset(fp[i].pad, 0, sizeof fp[i].pad);
+		fp[i].filter = (uint64_t)body;
+		memcpy(body, f + 8, fp[i].len * 8);
+		body += fp[i].len * 8;
+		f += 8 + fp[i].len * 8;
+		prog[i] = (uint64_t)&fp[i];
+	}
+	return (uint64_t)plan;
+}
+
 typedef struct Start Start;
 struct Start {
 	Ithread	*t;
@@ -236,11 +329,11 @@ resumetask(void)
 	Iproc *p = sect(Sproc, 0);
 	Ithread *t;
 	char *tr = (char *)ctx.tramp, *at;
-	uint64_t sp, len, all = ~0UL;
+	uint64_t sp, len, plan, all = ~0UL;
 	uint32_t i, n;
 	int *done;
 	Start st[256];
-	void (*out)(uint64_t, uint64_t, uint64_t);
+	void (*out)(uint64_t, uint64_t, uint64_t, uint64_t);
 
 	t = sect(Sthread, &n);
 	if(n > sizeof st/sizeof st[0])
@@ -256,6 +349,12 @@ resumetask(void)
 	sys2(SYS_prctl, PR_SET_CHILD_SUBREAPER, p->subreaper);
 	if(p->nonewprivs)
 		sys5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	sys2(SYS_prctl, PR_SET_PDEATHSIG, p->pdeathsig);
+	sys2(SYS_prctl, PR_SET_TIMERSLACK, p->timerslack);
+	sys2(SYS_prctl, PR_SET_KEEPCAPS, p->keepcaps);
+	sys5(SYS_prctl, PR_SET_THP_DISABLE, p->thpdisable, 0, 0, 0);
+	/* last of what privilege may be needed for; the threads inherit it */
+	setcaps(p);
 	/* no signal until each thread has its own mask from its frame */
 	sys4(SYS_rt_sigprocmask, 2, &all, 0, 8);
 
@@ -284,15 +383,18 @@ resumetask(void)
 		while(*(volatile int *)&done[i] == 0)
 			sys0(SYS_sched_yield);
 	settimers(p, t, st, n);
+	plan = putplan(p, tr + ctx.tramplen - planlen());
 	sys3(SYS_mprotect, tr, ctx.tramplen, PROT_READ|PROT_EXEC);
 	if(ctx.readyfd >= 0){
-		sys3(SYS_write, ctx.readyfd, "ok\n", 3);
+		/* the root speaks for the tree: the others passed settle() */
+		if(ctx.me == 0)
+			sys3(SYS_write, ctx.readyfd, "ok\n", 3);
 		sys1(SYS_close, ctx.readyfd);
 	}
-	out = (void (*)(uint64_t, uint64_t, uint64_t))(tr + 64);
+	out = (void (*)(uint64_t, uint64_t, uint64_t, uint64_t))(tr + 64);
 	/* all of the hole but the trampoline; and but our vdso where it calls through */
 	len = (ctx.redirect ? ctx.park : ctx.hole + ctx.holelen) - (ctx.hole + ctx.tramplen);
-	out(ctx.hole + ctx.tramplen, len, sp);
+	out(ctx.hole + ctx.tramplen, len, sp, plan);
 	for(;;)
 		;
 }

@@ -1,0 +1,208 @@
+/*
+ * A process and its descendants, all held stopped at once.  Children
+ * are found through /proc/PID/task/TID/children; once every process
+ * found is stopped none can make more, so the list is read again until
+ * nothing new turns up.  A child that dies meanwhile stays a zombie
+ * (its parent is stopped and cannot wait for it) and is kept as one.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "engine.h"
+
+static int
+memberof(Tree *t, pid_t pid)
+{
+	int i;
+
+	for(i = 0; i < t->n; i++)
+		if(t->m[i].pid == pid)
+			return i;
+	return -1;
+}
+
+/* ppid, pgid, sid and, for a zombie, its wait status, from /proc/pid/stat */
+static int
+describe1(Member *m)
+{
+	char state[8];
+	uint64_t f[49];
+
+	if(procstate(m->pid, state) < 0 || statfields(m->pid, f, 49) < 0){
+		werrstr("process exited");
+		return -1;
+	}
+	m->ppid = f[0];
+	m->pgid = f[1];
+	m->sid = f[2];
+	m->zombie = state[0] == 'Z';
+	m->status = f[48];	/* field 52: exit_code */
+	return 0;
+}
+
+static int
+add(Tree *t, pid_t pid, int parent)
+{
+	Member *m;
+
+	if(pid == getpid()){
+		werrstr("cannot freeze persistfs: it is in the process tree (use -single)");
+		return -1;
+	}
+	if(t->n == Nmember){
+		werrstr("unsupported: more than %d processes in the tree", Nmember);
+		return -1;
+	}
+	m = &t->m[t->n];
+	memset(m, 0, sizeof *m);
+	m->pid = pid;
+	m->parent = parent;
+	if(describe1(m) < 0)
+		return -1;
+	t->n++;
+	return 0;
+}
+
+/* children of member i not yet in the tree */
+static int
+children(Tree *t, int i)
+{
+	char path[320], *s, *p;
+	DIR *d;
+	struct dirent *de;
+	pid_t c;
+	int r = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/task", t->m[i].pid);
+	d = opendir(path);
+	if(d == NULL)
+		return 0;
+	while(r == 0 && (de = readdir(d)) != NULL){
+		if(de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%s/children", t->m[i].pid, de->d_name);
+		s = readfile(path, NULL);
+		if(s == NULL)
+			continue;
+		for(p = s; r == 0 && (c = strtol(p, &p, 10)) > 0; )
+			if(memberof(t, c) < 0)
+				r = add(t, c, i);
+		free(s);
+	}
+	closedir(d);
+	return r;
+}
+
+static int
+seize1(Tree *t, int i)
+{
+	Member *m = &t->m[i];
+
+	if(m->zombie || m->g != NULL)
+		return 0;
+	if(foreignns(m->pid))
+		return -1;
+	m->g = calloc(1, sizeof *m->g);
+	if(m->g == NULL){
+		werrstr("out of memory");
+		return -1;
+	}
+	if(gseize(m->g, m->pid) == 0)
+		return 0;
+	free(m->g);
+	m->g = NULL;
+	/* one that died since it was found is a zombie now: its parent holds it */
+	if(i > 0 && describe1(m) == 0 && m->zombie)
+		return 0;
+	return -1;
+}
+
+/* a thread of one of the processes, writing to us and unable to stop till answered */
+static int
+writerin(Tree *t, pid_t tid)
+{
+	char path[64];
+	int i;
+
+	if(tid <= 0)
+		return 0;
+	for(i = 0; i < t->n; i++){
+		snprintf(path, sizeof path, "/proc/%d/task/%d", t->m[i].pid, tid);
+		if(access(path, F_OK) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+treeseize(Tree *t, pid_t pid, int single, Pfreeze *opt)
+{
+	int i, n, released = 0;
+
+	memset(t, 0, sizeof *t);
+	if(add(t, pid, -1) < 0)
+		return -1;
+	if(t->m[0].zombie){
+		werrstr("process exited");
+		return -1;
+	}
+	do{
+		for(i = 0; i < t->n; i++)
+			if(seize1(t, i) < 0)
+				return -1;
+		if(!released && opt->release != NULL && writerin(t, opt->writer)){
+			opt->release(opt->arg);
+			released = 1;
+		}
+		for(i = 0; i < t->n; i++)
+			if(t->m[i].g != NULL && gwait(t->m[i].g, Stopwait) < 0)
+				return -1;
+		n = t->n;
+		for(i = 0; !single && i < n; i++)
+			if(!t->m[i].zombie && children(t, i) < 0)
+				return -1;
+	}while(t->n > n);
+	return 0;
+}
+
+void
+treedetach(Tree *t, int stop)
+{
+	int i;
+
+	for(i = 0; i < t->n; i++)
+		if(t->m[i].g != NULL){
+			gdetach(t->m[i].g, stop);
+			free(t->m[i].g);
+			t->m[i].g = NULL;
+		}
+}
+
+/*
+ * The restorer makes each process's session and group as the process
+ * is made: a session is its maker's or its own, a group its own, a
+ * member's, or the root's.
+ */
+int
+treecheck(Tree *t)
+{
+	Member *m, *p;
+	int i;
+
+	for(i = 1; i < t->n; i++){
+		m = &t->m[i];
+		p = &t->m[m->parent];
+		if(m->sid != m->pid && m->sid != p->sid){
+			werrstr("unsupported: process %d left its parent's session", m->pid);
+			return -1;
+		}
+		if(m->pgid != m->pid && m->pgid != t->m[0].pgid && memberof(t, m->pgid) < 0){
+			werrstr("unsupported: process %d is in a process group outside the tree", m->pid);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,265 @@
+/*
+ * What the processes of one image share, found once all are saved:
+ * pipes and socket pairs between them, fds that are one open file
+ * (kcmp says so: offsets and flags are shared too), shared memory
+ * mapped more than once.  The restorer makes each such thing once,
+ * before it makes the processes, and hands it down.  A one-process
+ * image goes through here too: its dup'd fds are one file as well.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/kcmp.h>
+#include "engine.h"
+
+typedef struct Ref Ref;
+struct Ref {
+	int	mem;	/* member */
+	uint32_t	idx;	/* its Ifd */
+	int	up;	/* union-find: another Ref of the same open file, or itself */
+};
+
+static Ifd *
+fdsof(Img *m, uint32_t *n)
+{
+	*n = m->fds.n / sizeof(Ifd);
+	return (Ifd *)m->fds.p;
+}
+
+static uint64_t
+stdpipe(Img *m, Ifd *f)
+{
+	const char *link;
+
+	if(f->kind != Dstd || f->path == Nil)
+		return 0;
+	link = m->blob.p + f->path;
+	return strncmp(link, "pipe:[", 6) == 0 ? strtoull(link + 6, NULL, 10) : 0;
+}
+
+/* does the tree hold pipe ino's read end (want 0) or its write end (want 1)? */
+static int
+holds(Tree *t, Img *m, uint64_t ino, int want)
+{
+	Ifd *f;
+	uint32_t i, n;
+	int k;
+
+	for(k = 0; k < t->n; k++)
+		for(f = fdsof(&m[k], &n), i = 0; i < n; i++)
+			if(((f[i].kind == Dpipe && f[i].arg[0] == ino) || stdpipe(&m[k], &f[i]) == ino) &&
+			   ((f[i].flags & O_ACCMODE) != O_RDONLY) == want)
+				return 1;
+	return 0;
+}
+
+static void
+whose(char *buf, size_t n, Tree *t, int k)
+{
+	if(k == 0)
+		buf[0] = 0;
+	else
+		snprintf(buf, n, " of process %d", t->m[k].pid);
+}
+
+/* fd 0-2 on a pipe the tree holds both ends of: that pipe, not the runner's fd */
+static int
+stdpipes(Tree *t, Img *m)
+{
+	Ifd *f;
+	uint32_t i, n;
+	uint64_t ino;
+	int k;
+
+	for(k = 0; k < t->n; k++)
+		for(f = fdsof(&m[k], &n), i = 0; i < n; i++){
+			ino = stdpipe(&m[k], &f[i]);
+			if(ino != 0 && holds(t, m, ino, 0) && holds(t, m, ino, 1) &&
+			   pipefd(t->m[k].pid, f[i].fd, ino, &f[i], &m[k]) < 0)
+				return -1;
+		}
+	return 0;
+}
+
+/* every pipe and socket pair saved has both its ends in the tree */
+static int
+ends(Tree *t, Img *m)
+{
+	Ifd *f, *g;
+	uint32_t i, j, n, ng;
+	int k, l, r, w, peer;
+	char who[32];
+
+	for(k = 0; k < t->n; k++)
+		for(f = fdsof(&m[k], &n), i = 0; i < n; i++){
+			whose(who, sizeof who, t, k);
+			r = w = peer = 0;
+			for(l = 0; l < t->n; l++)
+				for(g = fdsof(&m[l], &ng), j = 0; j < ng; j++){
+					if(f[i].kind == Dsockpair && g[j].kind == Dsockpair &&
+					   (uint32_t)g[j].arg[0] == f[i].arg[0] >> 32)
+						peer = 1;
+					if(f[i].kind == Dpipe && g[j].kind == Dpipe && g[j].arg[0] == f[i].arg[0]){
+						if((g[j].flags & O_ACCMODE) == O_RDONLY)
+							r = 1;
+						else
+							w = 1;
+					}
+				}
+			if(f[i].kind == Dsockpair && !peer){
+				werrstr("unsupported: fd %d%s is a connected socket", f[i].fd, who);
+				return -1;
+			}
+			if(f[i].kind == Dpipe && (!r || !w)){
+				werrstr("unsupported: fd %d%s is a pipe to another process", f[i].fd, who);
+				return -1;
+			}
+		}
+	return 0;
+}
+
+static int
+top(Ref *r, int i)
+{
+	while(r[i].up != i)
+		i = r[i].up = r[r[i].up].up;
+	return i;
+}
+
+/* the runner's fds and /dev/null are the runner's to share */
+static int
+sharable(Ifd *f)
+{
+	return f->kind != Dstd && f->kind != Dtty && f->kind != Dnull;
+}
+
+static int
+samefile(Tree *t, Ref *a, Ref *b)
+{
+	return syscall(SYS_kcmp, t->m[a->mem].pid, t->m[b->mem].pid, KCMP_FILE, a->idx, b->idx) == 0;
+}
+
+static int
+shares(Tree *t, Img *m)
+{
+	Ref *r;
+	Ifd *f;
+	Ishare s;
+	uint32_t i, n;
+	int k, a, b, nr = 0, total = 0, ret = -1;
+
+	for(k = 0; k < t->n; k++)
+		total += m[k].fds.n / sizeof(Ifd);
+	r = calloc(total + 1, sizeof *r);
+	if(r == NULL){
+		werrstr("out of memory");
+		return -1;
+	}
+	for(k = 0; k < t->n; k++)
+		for(f = fdsof(&m[k], &n), i = 0; i < n; i++)
+			if(sharable(&f[i])){
+				r[nr].mem = k;
+				r[nr].idx = i;
+				r[nr].up = nr;
+				nr++;
+			}
+	/* kcmp takes fd numbers: idx holds the Ifd index, so compare by fd */
+	for(a = 0; a < nr; a++)
+		for(b = a + 1; b < nr; b++){
+			Ifd *fa = &((Ifd *)m[r[a].mem].fds.p)[r[a].idx];
+			Ifd *fb = &((Ifd *)m[r[b].mem].fds.p)[r[b].idx];
+			Ref ra = {r[a].mem, fa->fd, 0}, rb = {r[b].mem, fb->fd, 0};
+
+			if(fa->kind != fb->kind || top(r, a) == top(r, b))
+				continue;
+			if(samefile(t, &ra, &rb))
+				r[top(r, b)].up = top(r, a);
+		}
+	for(a = 0; a < nr; a++){
+		for(b = 0; b < nr; b++)
+			if(b != a && top(r, b) == top(r, a))
+				break;
+		if(b == nr)
+			continue;	/* alone */
+		memset(&s, 0, sizeof s);
+		s.member = r[a].mem;
+		s.fd = r[a].idx;
+		s.group = top(r, a);
+		if(bufadd(&m[0].share, &s, sizeof s) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(r);
+	return ret;
+}
+
+/* shared memory mapped more than once: one object, made once */
+static int
+shms(Tree *t, Img *m)
+{
+	Ivma *v, *w;
+	Ishm *o;
+	uint32_t i, j, n, nw, no;
+	int k, l, c;
+
+	for(k = 0; k < t->n; k++)
+		for(v = (Ivma *)m[k].vma.p, n = m[k].vma.n / sizeof *v, i = 0; i < n; i++){
+			if(v[i].kind != Vshanon || v[i].file != Nil)
+				continue;
+			c = 0;
+			for(l = 0; l < t->n; l++)
+				for(w = (Ivma *)m[l].vma.p, nw = m[l].vma.n / sizeof *w, j = 0; j < nw; j++)
+					c += w[j].kind == Vshanon && w[j].ino == v[i].ino;
+			if(c < 2)
+				continue;
+			o = (Ishm *)m[0].shm.p;
+			no = m[0].shm.n / sizeof *o;
+			for(j = 0; j < no && o[j].ino != v[i].ino; j++)
+				;
+			if(j == no){
+				Ishm s = {v[i].ino, 0};
+
+				if(bufadd(&m[0].shm, &s, sizeof s) < 0)
+					return -1;
+				o = (Ishm *)m[0].shm.p;
+			}
+			if(v[i].pgoff + (v[i].end - v[i].start) > o[j].size)
+				o[j].size = v[i].pgoff + (v[i].end - v[i].start);
+			v[i].file = j;
+		}
+	return 0;
+}
+
+static int
+members(Tree *t, Img *m)
+{
+	Imember e;
+	int k, p;
+
+	for(k = 0; k < t->n; k++){
+		memset(&e, 0, sizeof e);
+		e.pid = t->m[k].pid;
+		e.ppid = t->m[k].ppid;
+		e.pgid = t->m[k].pgid;
+		e.sid = t->m[k].sid;
+		p = t->m[k].parent;
+		e.parent = p < 0 ? Nil : (uint32_t)p;
+		e.state = t->m[k].zombie ? Mzombie : Mlive;
+		e.status = t->m[k].status;
+		if(bufadd(&m[0].tree, &e, sizeof e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+treefds(Tree *t, Img *m)
+{
+	if(stdpipes(t, m) < 0 || ends(t, m) < 0 || shares(t, m) < 0 || shms(t, m) < 0)
+		return -1;
+	return members(t, m);
+}

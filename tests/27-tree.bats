@@ -1,0 +1,126 @@
+#!/usr/bin/env bats
+# Process trees: freeze takes a process and all its descendants, and
+# the image makes the tree again, links, groups, sessions and all.
+
+load helper
+
+# procs PID: how many processes the last freeze of PID took
+procs() {
+	awk '$1 == "procs" { print $2 }' "$PERSIST/$1/stats"
+}
+
+@test "tree: children, a grandchild, a zombie, a pipe, a socket pair, shared memory and one file offset come back" {
+	spawn "$PROG/tree" "$T/log" "$T/go" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 5
+	sleep 0.$((RANDOM % 5))
+	freeze_image "$pid" "$T/img"
+	eq "$(procs "$pid")" 5
+	for c in $pid $(descendants "$pid"); do
+		[ "$(pstate "$c")" = T ] || [ "$(pstate "$c")" = Z ] || fail "process $c not stopped"
+	done
+	n=$(lines "$T/out")
+	ctl "$pid" kill
+	wait_gone "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 12))
+	# the same shape: three children (one a zombie), a grandchild under the first
+	kids=$(cat /proc/$RESUME_PID/task/*/children)
+	eq "$(echo $kids | wc -w)" 3
+	eq "$(descendants "$RESUME_PID" | wc -l)" 4
+	touch "$T/go"
+	wait_for '^zombie ' "$T/out"
+	wait_resumed "$T/out" $((n + 16))
+	not grep FAIL "$T/out"
+	grep -qx 'zombie 7' "$T/out"
+	# ticks go on from where they were, one by one
+	grep '^tick' "$T/out" | awk '$2 != NR - 1 { print "tick " $2 " at line " NR; exit 1 }'
+	# parent and child wrote through one offset: no line lost or overwritten
+	awk '!/^[ap] [0-9]+$/ { print "bad line " NR ": " $0; exit 1 }' "$T/log"
+	last=$(grep -c '^p ' "$T/log")
+	[ "$(grep -c '^a ' "$T/log")" -ge $((last - 1)) ]
+}
+
+@test "tree: freeze -single takes the process alone and leaves its children running" {
+	spawn "$PROG/tree" "$T/log" "$T/go" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	run ctl "$pid" "freeze -single"
+	# its pipe and socket pair lead to its child: refused, all run on
+	[ "$status" -ne 0 ]
+	eq "$(cat "$PERSIST/$pid/err")" "unsupported: fd 5 is a pipe to another process"
+	growing "$T/out"
+}
+
+@test "tree: a shell pipeline under bash comes back connected" {
+	spawn bash -c 'i=0; while :; do echo $i; i=$((i+1)); sleep 0.05; done | while read -r l; do echo "got $l"; done' >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 10
+	freeze_image "$pid" "$T/img"
+	[ "$(procs "$pid")" -ge 3 ]
+	n=$(lines "$T/out")
+	ctl "$pid" kill
+	wait_gone "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 10))
+	# every number once, in order, across the freeze
+	awk '$1 != "got" || $2 != NR - 1 { print "line " NR ": " $0; exit 1 }' "$T/out"
+}
+
+@test "tree: thaw and kill act on the whole tree" {
+	spawn "$PROG/tree" "$T/log" "$T/go" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	kids=$(descendants "$pid")
+	ctl "$pid" stop
+	for c in $kids; do
+		[ "$(pstate "$c")" = T ] || [ "$(pstate "$c")" = Z ] || fail "process $c not stopped"
+	done
+	ctl "$pid" thaw
+	growing "$T/out"
+	not grep FAIL "$T/out"
+	ctl "$pid" kill
+	wait_gone "$pid"
+	for c in $kids; do
+		wait_gone "$c"
+	done
+}
+
+@test "tree: resumed by root, the children get their old pids back" {
+	requires_root
+	spawn "$PROG/tree" "$T/log" "$T/go" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	old=$(descendants "$pid" | sort -n | tr '\n' ' ')
+	freeze_image "$pid" "$T/img"
+	n=$(lines "$T/out")
+	ctl "$pid" kill
+	wait_gone "$pid"
+	# reaped, not only dead: a zombie still holds its pid
+	for c in $old; do
+		for ((i = 0; i < 100 && $(test -e /proc/$c && echo 1 || echo 0); i++)); do
+			sleep 0.1
+		done
+		[ ! -e /proc/$c ] || fail "process $c not reaped: $(pstate $c) under $(awk '/^PPid/ { print $2 }' /proc/$c/status)"
+	done
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 5))
+	eq "$(descendants "$RESUME_PID" | sort -n | tr '\n' ' ')" "$old"
+	not grep FAIL "$T/out"
+}
+
+@test "tree: snap leaves the tree running, and its image runs beside it under new pids" {
+	spawn "$PROG/tree" "$T/log" "$T/go" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	freeze_image "$pid" "$T/img" snap
+	eq "$(procs "$pid")" 5
+	growing "$T/out"
+	# the image writes its own log: the original's is in use
+	resume_cmd "$T/resumed.out" "$T/img"
+	sleep 1
+	alive "$RESUME_PID" || fail "resumed tree died: $(cat "$T/resumed.out")"
+	eq "$(descendants "$RESUME_PID" | wc -l)" 4
+	alive "$pid"
+	not grep FAIL "$T/out"
+}
