@@ -196,6 +196,8 @@ socket1(pid_t pid, int fd, const char *link, Ifd *f, Img *m)
 		r = bufadd(&m->blob, &sa, len);
 	}else if(!listening && domain == AF_UNIX)
 		r = sockpair1(dup, fd, link, f, m);
+	else if(!listening && (domain == AF_INET || domain == AF_INET6))
+		r = inet1(dup, fd, domain, type, f, m);
 	else
 		werrstr("unsupported: fd %d is a connected socket", fd);
 	close(dup);

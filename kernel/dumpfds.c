@@ -189,7 +189,7 @@ static const char *kindnames[] = {
 	[Dfile] = "file", [Ddir] = "dir", [Ddev] = "dev", [Dtty] = "tty", [Dstd] = "std", [Dnull] = "null",
 	[Dfifo] = "fifo", [Dpipe] = "pipe", [Deventfd] = "eventfd", [Dsignalfd] = "signalfd",
 	[Dtimerfd] = "timerfd", [Depoll] = "epoll", [Dgone] = "deleted", [Dlisten] = "listen",
-	[Dsockpair] = "sockpair",
+	[Dsockpair] = "sockpair", [Dinet] = "inet",
 };
 
 static void

@@ -114,5 +114,6 @@ int	treefds(Tree *t, Img *m);	/* what the processes share: treeimg.c */
 int	pipefd(pid_t pid, int fd, uint64_t ino, Ifd *f, Img *m);
 int	peerfd(pid_t pid, int fd);
 int	termios1(pid_t pid, int fd, Ifd *f, Img *m);
+int	inet1(int s, int fd, int domain, int type, Ifd *f, Img *m);	/* inetfds.c */
 
 double	now(void);	/* ms */

@@ -228,6 +228,7 @@ enum {
 	Dgone,		/* file deleted while open (or memfd): arg blob offset and length of its contents */
 	Dlisten,	/* listening socket: arg domain, type, blob offset and length of its address */
 	Dsockpair,	/* unix socket whose peer the process holds: arg ino | peer<<32, type, blob offset and length of the bytes waiting */
+	Dinet,		/* UDP, or TCP not connected: arg domain | type<<32, blob offset and length of its record */
 };
 
 typedef struct Ifd Ifd;

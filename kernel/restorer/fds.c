@@ -277,6 +277,8 @@ open1(Ifd *f)
 		return high(listen1(f), "socket");
 	case Dsockpair:
 		return high(pairend(f), "socket");
+	case Dinet:
+		return high(inet1(f), "socket");
 	}
 	fd = sys3(SYS_open, path, (f->flags & Keep) | O_CLOEXEC | O_NOCTTY |
 		(f->kind == Dfifo ? O_NONBLOCK : 0), 0);

@@ -74,6 +74,8 @@ void	setmm(void);
 void	premakefds(void);
 void	openfds(void);
 void	placefds(void);
+/* inet.c */
+long	inet1(Ifd *f);
 /* tree.c */
 void	growtree(void);
 void	settle(void);
