@@ -144,11 +144,13 @@ dumpfd(pid_t pid, int fd, Img *m, const char *skipdir)
 	if(stat(path, &sb) < 0)
 		return 0;
 	if(S_ISCHR(sb.st_mode) && major(sb.st_rdev) == 5 && minor(sb.st_rdev) == 2){
-		werrstr("unsupported: fd %d is a pty master", fd);
-		return -1;
+		if(ptm1(pid, fd, &f, m) < 0)
+			return -1;
+		return bufadd(&m->fds, &f, sizeof f);
 	}
 	if(istty(&sb)){
 		f.kind = Dtty;
+		f.arg[2] = sb.st_rdev;	/* a pty slave whose master the image holds becomes Dpts */
 		if(termios1(pid, fd, &f, m) < 0)
 			return -1;
 	}
@@ -189,7 +191,7 @@ static const char *kindnames[] = {
 	[Dfile] = "file", [Ddir] = "dir", [Ddev] = "dev", [Dtty] = "tty", [Dstd] = "std", [Dnull] = "null",
 	[Dfifo] = "fifo", [Dpipe] = "pipe", [Deventfd] = "eventfd", [Dsignalfd] = "signalfd",
 	[Dtimerfd] = "timerfd", [Depoll] = "epoll", [Dgone] = "deleted", [Dlisten] = "listen",
-	[Dsockpair] = "sockpair", [Dinet] = "inet",
+	[Dsockpair] = "sockpair", [Dinet] = "inet", [Dptm] = "ptm", [Dpts] = "pts",
 };
 
 static void

@@ -53,6 +53,8 @@ struct Member {
 	int	parent;		/* index, -1 for the root */
 	int	zombie;
 	int	status;		/* a zombie's wait status */
+	uint64_t	tty;		/* controlling terminal (dev), 0 none */
+	pid_t	tpgid;		/* its foreground group */
 	Group	*g;		/* a live one's threads, held */
 };
 
@@ -115,5 +117,6 @@ int	pipefd(pid_t pid, int fd, uint64_t ino, Ifd *f, Img *m);
 int	peerfd(pid_t pid, int fd);
 int	termios1(pid_t pid, int fd, Ifd *f, Img *m);
 int	inet1(int s, int fd, int domain, int type, Ifd *f, Img *m);	/* inetfds.c */
+int	ptm1(pid_t pid, int fd, Ifd *f, Img *m);	/* ptyfds.c */
 
 double	now(void);	/* ms */

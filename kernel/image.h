@@ -229,6 +229,8 @@ enum {
 	Dlisten,	/* listening socket: arg domain, type, blob offset and length of its address */
 	Dsockpair,	/* unix socket whose peer the process holds: arg ino | peer<<32, type, blob offset and length of the bytes waiting */
 	Dinet,		/* UDP, or TCP not connected: arg domain | type<<32, blob offset and length of its record */
+	Dptm,		/* pty master: arg its number, blob offset and length of the slave's termios and winsize */
+	Dpts,		/* pty slave whose master the image holds: arg that master's number */
 };
 
 typedef struct Ifd Ifd;
@@ -275,8 +277,10 @@ struct Imember {
 	uint32_t	parent;		/* Imember index, Nil for the root */
 	uint32_t	state;		/* Mlive, Mzombie */
 	int32_t	status;
-	uint32_t	pad;
+	uint32_t	ctty;		/* 1 + number of its controlling pty, one of the image's; 0 none */
 	uint64_t	hdroff;		/* its Ihdr (Mlive) */
+	uint32_t	tpgid;		/* that terminal's foreground group */
+	uint32_t	pad;
 };
 
 typedef struct Ishare Ishare;

@@ -72,6 +72,7 @@ void	rebuildmem(void);
 void	setmm(void);
 /* fds.c */
 void	premakefds(void);
+long	ptyslave(uint32_t num, int flags);
 void	openfds(void);
 void	placefds(void);
 /* inet.c */
