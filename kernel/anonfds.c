@@ -172,26 +172,22 @@ pipefd(pid_t pid, int fd, uint64_t ino, Ifd *f, Img *m)
  */
 static int	sockpair1(int dup, int fd, const char *link, Ifd *f, Img *m);
 
-/* what a socket we cannot carry is, for the refusal; type 0: any */
+/* what a socket of a domain we do not carry is, for the refusal */
 static const struct {
 	int	domain;
-	int	type;
 	char	what[24];
 } socknames[] = {
-	{AF_INET, SOCK_STREAM, "a connected socket"}, {AF_INET6, SOCK_STREAM, "a connected socket"},
-	{AF_UNIX, 0, "a connected socket"}, {AF_INET, SOCK_DGRAM, "a UDP socket"},
-	{AF_INET6, SOCK_DGRAM, "a UDP socket"}, {AF_INET, SOCK_RAW, "a raw socket"},
-	{AF_INET6, SOCK_RAW, "a raw socket"}, {AF_NETLINK, 0, "a netlink socket"},
-	{AF_PACKET, 0, "a packet socket"},
+	{AF_NETLINK, "a netlink socket"}, {AF_PACKET, "a packet socket"},
+	{AF_VSOCK, "a vsock socket"}, {AF_ALG, "an AF_ALG socket"},
 };
 
 static const char *
-sockname(int domain, int type)
+sockname(int domain)
 {
 	size_t i;
 
 	for(i = 0; i < sizeof socknames/sizeof socknames[0]; i++)
-		if(socknames[i].domain == domain && (socknames[i].type == 0 || socknames[i].type == type))
+		if(socknames[i].domain == domain)
 			return socknames[i].what;
 	return "a socket";
 }
@@ -220,8 +216,10 @@ socket1(pid_t pid, int fd, const char *link, Ifd *f, Img *m)
 		r = bufadd(&m->blob, &sa, len);
 	}else if(!listening && domain == AF_UNIX)
 		r = sockpair1(dup, fd, link, f, m);
+	else if(!listening && (domain == AF_INET || domain == AF_INET6))
+		r = inet1(dup, fd, domain, type, f, m);
 	else
-		werrstr("unsupported: fd %d is %s", fd, sockname(domain, type));
+		werrstr("unsupported: fd %d is %s", fd, sockname(domain));
 	close(dup);
 	return r;
 }

@@ -129,12 +129,11 @@ kindof(pid_t pid, int fd, char *link, const char *info, Ifd *f, Img *m, const ch
 	}
 	if(stat(path, &sb) < 0)
 		return 1;
-	if(S_ISCHR(sb.st_mode) && major(sb.st_rdev) == 5 && minor(sb.st_rdev) == 2){
-		werrstr("unsupported: fd %d is a pty master", fd);
-		return -1;
-	}
+	if(S_ISCHR(sb.st_mode) && major(sb.st_rdev) == 5 && minor(sb.st_rdev) == 2)
+		return ptm1(pid, fd, f, m) < 0 ? -1 : 0;
 	if(istty(&sb)){
 		f->kind = Dtty;
+		f->arg[2] = sb.st_rdev;	/* a pty slave whose master the image holds becomes Dpts */
 		if(termios1(pid, fd, f, m) < 0)
 			return -1;
 	}
@@ -203,7 +202,8 @@ static const char *kindnames[] = {
 	[Dfile] = "file", [Ddir] = "dir", [Ddev] = "dev", [Dtty] = "tty", [Dstd] = "std", [Dnull] = "null",
 	[Dfifo] = "fifo", [Dpipe] = "pipe", [Deventfd] = "eventfd", [Dsignalfd] = "signalfd",
 	[Dtimerfd] = "timerfd", [Depoll] = "epoll", [Dgone] = "deleted", [Dlisten] = "listen",
-	[Dsockpair] = "sockpair", [Dinotify] = "inotify",
+	[Dsockpair] = "sockpair", [Dinet] = "inet", [Dptm] = "ptm", [Dpts] = "pts",
+	[Dinotify] = "inotify",
 };
 
 static void

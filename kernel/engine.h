@@ -54,6 +54,8 @@ struct Member {
 	int	parent;		/* index, -1 for the root */
 	int	zombie;
 	int	status;		/* a zombie's wait status */
+	uint64_t	tty;		/* controlling terminal (dev), 0 none */
+	pid_t	tpgid;		/* its foreground group */
 	Group	*g;		/* a live one's threads, held */
 };
 
@@ -119,5 +121,7 @@ int	locks1(int fd, const char *info, Ifd *f, Img *m);
 int	addshm(Img *m, Ivma *v, uint64_t shmid);
 void	shmpages(pid_t pid, Ivma *v, uint64_t *pm);
 int	inotify1(pid_t pid, int fd, const char *info, Ifd *f, Img *m);
+int	inet1(int s, int fd, int domain, int type, Ifd *f, Img *m);	/* inetfds.c */
+int	ptm1(pid_t pid, int fd, Ifd *f, Img *m);	/* ptyfds.c */
 
 double	now(void);	/* ms */

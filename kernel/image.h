@@ -239,6 +239,9 @@ enum {
 	Dgone,		/* file deleted while open (or memfd): arg blob offset and length of its contents */
 	Dlisten,	/* listening socket: arg domain, type, blob offset and length of its address */
 	Dsockpair,	/* unix socket whose peer the process holds: arg ino | peer<<32, type, blob offset and length of what waits (datagrams: u32 length, bytes; each) */
+	Dinet,		/* UDP, or TCP not connected: arg domain | type<<32, blob offset and length of its record */
+	Dptm,		/* pty master: arg its number, blob offset and length of the slave's termios and winsize */
+	Dpts,		/* pty slave whose master the image holds: arg that master's number */
 	Dinotify,	/* arg blob offset and count of Inotify, in wd order */
 };
 
@@ -309,8 +312,10 @@ struct Imember {
 	uint32_t	parent;		/* Imember index, Nil for the root */
 	uint32_t	state;		/* Mlive, Mzombie */
 	int32_t	status;
-	uint32_t	pad;
+	uint32_t	ctty;		/* 1 + number of its controlling pty, one of the image's; 0 none */
 	uint64_t	hdroff;		/* its Ihdr (Mlive) */
+	uint32_t	tpgid;		/* that terminal's foreground group */
+	uint32_t	pad;
 };
 
 typedef struct Ishare Ishare;

@@ -38,6 +38,8 @@ describe1(Member *m)
 	m->ppid = f[0];
 	m->pgid = f[1];
 	m->sid = f[2];
+	m->tty = f[3];		/* field 7: tty_nr */
+	m->tpgid = f[4];	/* field 8 */
 	m->zombie = state[0] == 'Z';
 	m->status = f[48];	/* field 52: exit_code */
 	return 0;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <linux/kcmp.h>
 #include "engine.h"
 
@@ -234,10 +235,49 @@ shms(Tree *t, Img *m)
 	return 0;
 }
 
+/* a pty the image holds the master of: its number, or -1 */
+static long
+ourpty(Tree *t, Img *m, unsigned maj, unsigned min)
+{
+	Ifd *f;
+	uint32_t i, n;
+	int k;
+	long idx;
+
+	if(maj < 136 || maj > 143)
+		return -1;
+	idx = (maj - 136) * 256 + min;
+	for(k = 0; k < t->n; k++)
+		for(f = fdsof(&m[k], &n), i = 0; i < n; i++)
+			if(f[i].kind == Dptm && (long)f[i].arg[0] == idx)
+				return idx;
+	return -1;
+}
+
+/* slaves of the image's own ptys: the new pair's slave, not the runner's terminal */
+static void
+slaves(Tree *t, Img *m)
+{
+	Ifd *f;
+	uint32_t i, n;
+	long idx;
+	int k;
+
+	for(k = 0; k < t->n; k++)
+		for(f = fdsof(&m[k], &n), i = 0; i < n; i++)
+			if(f[i].kind == Dtty &&
+			   (idx = ourpty(t, m, major(f[i].arg[2]), minor(f[i].arg[2]))) >= 0){
+				f[i].kind = Dpts;
+				memset(f[i].arg, 0, sizeof f[i].arg);
+				f[i].arg[0] = idx;
+			}
+}
+
 static int
 members(Tree *t, Img *m)
 {
 	Imember e;
+	long idx;
 	int k, p;
 
 	for(k = 0; k < t->n; k++){
@@ -250,6 +290,10 @@ members(Tree *t, Img *m)
 		e.parent = p < 0 ? Nil : (uint32_t)p;
 		e.state = t->m[k].zombie ? Mzombie : Mlive;
 		e.status = t->m[k].status;
+		/* tty_nr: major in bits 8-15, minor in 0-7 and 20-31 */
+		idx = ourpty(t, m, t->m[k].tty >> 8 & 0xff, (t->m[k].tty & 0xff) | (t->m[k].tty >> 12 & 0xfff00));
+		e.ctty = idx + 1;
+		e.tpgid = t->m[k].tpgid;
 		if(bufadd(&m[0].tree, &e, sizeof e) < 0)
 			return -1;
 	}
@@ -259,6 +303,7 @@ members(Tree *t, Img *m)
 int
 treefds(Tree *t, Img *m)
 {
+	slaves(t, m);
 	if(stdpipes(t, m) < 0 || ends(t, m) < 0 || shares(t, m) < 0 || shms(t, m) < 0)
 		return -1;
 	return members(t, m);

@@ -124,3 +124,25 @@ procs() {
 	alive "$pid"
 	not grep FAIL "$T/out"
 }
+
+@test "tree: script(1) and the shell on its pty come back on a new pty, its terminal again" {
+	requires script
+	spawn script -qfc 'i=0; while :; do echo $i; i=$((i+1)); sleep 0.1; done' /dev/null >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 5
+	freeze_image "$pid" "$T/img"
+	grep -q '^fdkinds .*ptm 1' "$PERSIST/$pid/stats"
+	n=$(lines "$T/out")
+	ctl "$pid" kill
+	wait_gone "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 10))
+	# the shell leads its session on the new pty, and it is its terminal
+	sh=$(cat /proc/$RESUME_PID/task/*/children | awk '{ print $1 }')
+	[ -n "$sh" ]
+	tty=$(awk '{ sub(/.*\) /, ""); print $5 }' /proc/$sh/stat)
+	[ "$tty" != 0 ] || fail "the shell has no controlling terminal"
+	[[ $(readlink /proc/$sh/fd/0) == /dev/pts/* ]]
+	# every number once, in order, across the freeze
+	tr -d '\r' <"$T/out" | awk '$0 != NR - 1 { print "line " NR ": " $0; exit 1 }'
+}

@@ -150,3 +150,29 @@ while True:
 	not grep FAIL "$T/out"
 	grep -qx ok "$T/out"
 }
+
+@test "kobjs: UDP sockets, bound and connected, and a bound TCP socket come back with their options" {
+	port=$((20000 + RANDOM % 20000))
+	roundtrip "$T/out" 3 5 "$PROG/udp" "$port"
+	kill9 "$RESUME_PID"
+	not grep FAIL "$T/out"
+	awk '$0 != "udp " (NR - 1) { print "line " NR ": " $0; exit 1 }' "$T/out"
+}
+
+@test "kobjs: a TCP connection is refused by name and the process runs on" {
+	requires python3
+	port=$((20000 + RANDOM % 20000))
+	spawn python3 -c 'import socket, sys, time
+l = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s, _ = l.accept()
+i = 0
+while True:
+    print(i, flush=True); i += 1; time.sleep(0.1)' "$port" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 2
+	run ctl "$pid" freeze
+	[ "$status" -ne 0 ]
+	[[ $(cat "$PERSIST/$pid/err") == "unsupported: fd "*" is a connected socket" ]]
+	growing "$T/out"
+}

@@ -177,6 +177,60 @@ pairend(Ifd *f)
 	return r;
 }
 
+/* ptys the image holds the master of: a new pair each, by old number */
+static struct {
+	uint32_t	num;
+	int	master;
+} ptys[16];
+static int nptys;
+
+static int
+ptyget(uint32_t num)
+{
+	int i;
+
+	for(i = 0; i < nptys; i++)
+		if(ptys[i].num == num)
+			return i;
+	fail("corrupt image", "pty slave without its master");
+}
+
+/* a new master with the old one's slave modes and window size */
+static void
+ptymake(Ifd *f)
+{
+	char *tw = (char *)sect(Sblob, 0) + f->arg[1];
+	int zero = 0;
+	long m, s;
+
+	for(int i = 0; i < nptys; i++)
+		if(ptys[i].num == f->arg[0])
+			return;
+	if(nptys == (int)(sizeof ptys/sizeof ptys[0]))
+		fail("too many ptys", 0);
+	m = sys3(SYS_open, "/dev/ptmx", 02|O_NOCTTY|O_CLOEXEC, 0);
+	if(m < 0 || sys3(SYS_ioctl, m, TIOCSPTLCK, &zero) < 0)
+		fail("cannot make a pty", 0);
+	s = sys3(SYS_ioctl, m, TIOCGPTPEER, 02|O_NOCTTY|O_CLOEXEC);
+	if(s < 0)
+		fail("cannot make a pty", 0);
+	if(f->arg[2] >= 60 + 8){
+		sys3(SYS_ioctl, s, TCSETS, tw);
+		sys3(SYS_ioctl, s, TIOCSWINSZ, tw + f->arg[2] - 8);
+	}
+	sys1(SYS_close, s);
+	ptys[nptys].num = f->arg[0];
+	ptys[nptys].master = high(m, "pty");
+	nptys++;
+}
+
+/* a slave of pty num, for a session leader to take as its terminal */
+long
+ptyslave(uint32_t num, int flags)
+{
+	return sys3(SYS_ioctl, ptys[ptyget(num)].master, TIOCGPTPEER, (flags & Keep) | O_NOCTTY | O_CLOEXEC);
+}
+
 static long
 timerfd(Ifd *f)
 {
@@ -299,6 +353,16 @@ open1(Ifd *f)
 		return high(pairend(f), "socket");
 	case Dinotify:
 		return high(inotify(f), "inotify");
+	case Dinet:
+		return high(inet1(f), "socket");
+	case Dptm:
+		ptymake(f);
+		fd = sys3(SYS_fcntl, ptys[ptyget(f->arg[0])].master, F_DUPFD_CLOEXEC, 0);
+		if(fd >= 0)
+			sys3(SYS_fcntl, fd, F_SETFL, f->flags & Keep);
+		return high(fd, "pty");
+	case Dpts:
+		return high(ptyslave(f->arg[0], f->flags), "pty");
 	}
 	fd = sys3(SYS_open, path, (f->flags & Keep) | O_CLOEXEC | O_NOCTTY |
 		(f->kind == Dfifo ? O_NONBLOCK : 0), 0);
@@ -374,6 +438,8 @@ premakefds(void)
 		for(i = 0; i < n; i++)
 			if(f[i].kind == Dpipe)
 				pipeget(&f[i]);
+			else if(f[i].kind == Dptm)
+				ptymake(&f[i]);
 			else if(f[i].kind == Dsockpair)
 				pairget(&f[i]);
 	}

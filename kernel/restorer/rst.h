@@ -72,6 +72,7 @@ void	rebuildmem(void);
 void	setmm(void);
 /* fds.c */
 void	premakefds(void);
+long	ptyslave(uint32_t num, int flags);
 void	openfds(void);
 void	placefds(void);
 /* shm.c */
@@ -83,6 +84,8 @@ long	inotify(Ifd *f);
 /* locks.c */
 void	openlocks(Ifd *f, long fd);
 void	posixlocks(void);
+/* inet.c */
+long	inet1(Ifd *f);
 /* tree.c */
 void	growtree(void);
 void	settle(void);

@@ -44,12 +44,17 @@ static void
 become(uint32_t k)
 {
 	Imember *m = &ctx.mb[k];
+	long s;
 
 	sh->pid[k] = sys0(SYS_getpid);
 	/* the root may lead a group of the runner's making: setsid fails, it stays there */
-	if(m->sid == m->pid)
-		sys0(SYS_setsid);
-	else if(m->pgid == m->pid)
+	if(m->sid == m->pid && sys0(SYS_setsid) >= 0 && m->ctty != 0){
+		/* its terminal is a pty of the image's own: take it again */
+		s = ptyslave(m->ctty - 1, 02);
+		if(s < 0 || sys3(SYS_ioctl, s, TIOCSCTTY, 0) < 0)
+			fail("cannot take a pty as controlling terminal", 0);
+		sys1(SYS_close, s);
+	}else if(m->sid != m->pid && m->pgid == m->pid)
 		sys2(SYS_setpgid, 0, 0);
 	if(k == 0)
 		sh->rootpgid = sys1(SYS_getpgid, 0);
@@ -76,6 +81,26 @@ joingroup(uint32_t k)
 		want = sh->rootpgid;	/* the root's group, wherever the runner put it */
 	if(sys1(SYS_getpgid, 0) != want && sys2(SYS_setpgid, 0, want) < 0)
 		fail("cannot restore process group", 0);
+}
+
+/* a session leader on one of the image's ptys: its foreground group again */
+static void
+foreground(uint32_t k)
+{
+	Imember *m = &ctx.mb[k];
+	int l, pg;
+	long s;
+
+	if(m->sid != m->pid || m->ctty == 0 || (l = bypid(m->tpgid)) < 0 || !leader(&ctx.mb[l]))
+		return;
+	while(!__atomic_load_n(&sh->grouped[l], __ATOMIC_ACQUIRE))
+		sys0(SYS_sched_yield);
+	pg = sh->pid[l];
+	s = ptyslave(m->ctty - 1, 02);
+	if(s >= 0){
+		sys3(SYS_ioctl, s, TIOCSPGRP, &pg);
+		sys1(SYS_close, s);
+	}
 }
 
 /* a zombie: dies as it died */
@@ -189,6 +214,7 @@ settle(void)
 	if(sh == 0)
 		return;
 	joingroup(ctx.me);
+	foreground(ctx.me);
 	if(ctx.me != 0){
 		sys3(SYS_write, ready[1], "r", 1);
 		sys1(SYS_close, ready[1]);
