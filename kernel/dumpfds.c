@@ -169,8 +169,13 @@ dumpfd(pid_t pid, int fd, Img *m, const char *skipdir)
 		f.kind = Ddir;
 	else if(S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode))
 		f.kind = Ddev;
-	else if(S_ISFIFO(sb.st_mode))
-		f.kind = Dfifo;	/* named: reopened by path; data in flight stays behind */
+	else if(S_ISFIFO(sb.st_mode)){
+		/* named: reopened by path; a read end carries the bytes in it */
+		f.kind = Dfifo;
+		f.arg[0] = sb.st_ino;
+		if((f.flags & O_ACCMODE) != O_WRONLY && pipedata(pid, fd, &f, m) < 0)
+			return -1;
+	}
 	else if(fd <= 2)
 		f.kind = Dstd;
 	else{

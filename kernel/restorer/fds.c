@@ -293,6 +293,22 @@ listen1(Ifd *f)
 	return fd;
 }
 
+/* the bytes that were in a fifo, put back through an end of our own while fd keeps it open */
+static void
+refill(Ifd *f, const char *path)
+{
+	long w;
+
+	if(f->arg[2] == 0)
+		return;
+	w = sys3(SYS_open, path, 02|O_NONBLOCK|O_CLOEXEC, 0);
+	if(w >= 0 && f->arg[2] > 65536)
+		sys3(SYS_fcntl, w, F_SETPIPE_SZ, f->arg[2]);
+	if(w < 0 || sys3(SYS_write, w, (char *)sect(Sblob, 0) + f->arg[1], f->arg[2]) != (long)f->arg[2])
+		fail("cannot refill fifo", path);
+	sys1(SYS_close, w);
+}
+
 static int ttyset;
 
 static int
@@ -345,8 +361,10 @@ open1(Ifd *f)
 	fd = sys3(SYS_open, path, (f->flags & Keep) | O_CLOEXEC | O_NOCTTY |
 		(f->kind == Dfifo ? O_NONBLOCK : 0), 0);
 	fd = high(fd, path);
-	if(f->kind == Dfifo)
+	if(f->kind == Dfifo){
 		sys3(SYS_fcntl, fd, F_SETFL, f->flags & Keep);
+		refill(f, path);
+	}
 	if(f->kind == Dfile && sys3(SYS_lseek, fd, f->pos, SEEK_SET) < 0)
 		fail("cannot seek", path);
 	return fd;
