@@ -478,6 +478,16 @@ openfds(void)
 		ctx.cwdfd = sys3(SYS_open, "/", O_PATH|O_DIRECTORY|O_CLOEXEC, 0);
 	}
 	ctx.cwdfd = high(ctx.cwdfd, "/");
+	ctx.rootfd = -1;
+	if(p->root != Nil){
+		struct { uint32_t version; int32_t pid; } hdr = {0x20080522, 0};
+		uint32_t d[6];
+
+		/* chroot takes CAP_SYS_CHROOT (18): find out before anything is lost */
+		if(sys2(SYS_capget, &hdr, d) < 0 || !(d[0] & 1U<<18))
+			fail("cannot change root to", blobstr(p->root));
+		ctx.rootfd = high(sys3(SYS_open, blobstr(p->root), O_PATH|O_DIRECTORY|O_CLOEXEC, 0), blobstr(p->root));
+	}
 }
 
 static void
@@ -517,6 +527,8 @@ placefds(void)
 	for(i = 0; i < n; i++)
 		if(f[i].kind == Depoll)
 			watch(&f[i]);
+	if(ctx.rootfd >= 0 && (sys1(SYS_fchdir, ctx.rootfd) < 0 || sys1(SYS_chroot, ".") < 0))
+		fail("cannot change root", 0);
 	sys1(SYS_fchdir, ctx.cwdfd);
 	sys1(SYS_close, ctx.imgfd);
 	/* a byte per fd number says whether the process had it open */
