@@ -107,8 +107,8 @@ peerfd(pid_t pid, int fd)
 	return dup;
 }
 
-/* the bytes in a pipe, copied out without taking them */
-static int
+/* the bytes in a pipe (or fifo), copied out without taking them: arg[1], arg[2] */
+int
 pipedata(pid_t pid, int fd, Ifd *f, Img *m)
 {
 	int dup, p[2] = {-1, -1}, r = -1;

@@ -110,69 +110,11 @@ savecontent(pid_t pid, int fd, struct stat *sb, Ifd *f, Img *m)
 	return n;
 }
 
-/* what fd is, into f: 0, or -1 refused, or 1 gone meanwhile */
-static int
-kindof(pid_t pid, int fd, char *link, const char *info, Ifd *f, Img *m, const char *skipdir)
-{
-	char path[64];
-	struct stat sb;
-	int r;
-
-	snprintf(path, sizeof path, "/proc/%d/fd/%d", pid, fd);
-	r = anonfd(pid, fd, link, info, f, m);
-	if(r != 0)
-		return r < 0 ? -1 : 0;
-	/* before stat: a stat of our own mount would wait on the request we are serving */
-	if(under(link, skipdir)){
-		f->kind = Dnull;
-		return 0;
-	}
-	if(stat(path, &sb) < 0)
-		return 1;
-	if(S_ISCHR(sb.st_mode) && major(sb.st_rdev) == 5 && minor(sb.st_rdev) == 2)
-		return ptm1(pid, fd, f, m) < 0 ? -1 : 0;
-	if(istty(&sb)){
-		f->kind = Dtty;
-		f->arg[2] = sb.st_rdev;	/* a pty slave whose master the image holds becomes Dpts */
-		if(termios1(pid, fd, f, m) < 0)
-			return -1;
-	}
-	else if(link[0] != '/'){
-		if(fd > 2){
-			werrstr("unsupported: fd %d is %s", fd, kindname(link));
-			return -1;
-		}
-		f->kind = Dstd;
-	}else if(strstr(link, " (deleted)") != NULL && S_ISREG(sb.st_mode)){
-		if(savecontent(pid, fd, &sb, f, m) < 0)
-			return -1;
-	}else if(S_ISREG(sb.st_mode))
-		f->kind = Dfile;
-	else if(S_ISDIR(sb.st_mode))
-		f->kind = Ddir;
-	else if(S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode))
-		f->kind = Ddev;
-	else if(S_ISFIFO(sb.st_mode))
-		f->kind = Dfifo;	/* named: reopened by path; data in flight stays behind */
-	else if(fd <= 2)
-		f->kind = Dstd;
-	else{
-		werrstr("unsupported: fd %d is a socket", fd);
-		return -1;
-	}
-	if(f->kind == Dstd)
-		f->path = imgstr(m, link);	/* pipe:[ino]: a tree may hold its other end */
-	else if(f->kind == Dfile || f->kind == Ddir || f->kind == Ddev || f->kind == Dfifo || f->kind == Dgone){
-		link[strcspn(link, " ")] = 0;	/* " (deleted)" */
-		f->path = imgstr(m, link);
-	}
-	return 0;
-}
-
 static int
 dumpfd(pid_t pid, int fd, Img *m, const char *skipdir)
 {
 	char path[64], link[4096], *info;
+	struct stat sb;
 	ssize_t n;
 	Ifd f;
 	int r;
@@ -188,12 +130,64 @@ dumpfd(pid_t pid, int fd, Img *m, const char *skipdir)
 	info = fdinfo(pid, fd, &f);
 	if(info == NULL)
 		return 0;
-	r = kindof(pid, fd, link, info, &f, m, skipdir);
-	if(r == 0 && locks1(fd, info, &f, m) < 0)
-		r = -1;
+	r = anonfd(pid, fd, link, info, &f, m);
 	free(info);
-	if(r != 0)
-		return r < 0 ? -1 : 0;
+	if(r < 0)
+		return -1;
+	if(r > 0)
+		return bufadd(&m->fds, &f, sizeof f);
+	/* before stat: a stat of our own mount would wait on the request we are serving */
+	if(under(link, skipdir)){
+		f.kind = Dnull;
+		return bufadd(&m->fds, &f, sizeof f);
+	}
+	if(stat(path, &sb) < 0)
+		return 0;
+	if(S_ISCHR(sb.st_mode) && major(sb.st_rdev) == 5 && minor(sb.st_rdev) == 2){
+		if(ptm1(pid, fd, &f, m) < 0)
+			return -1;
+		return bufadd(&m->fds, &f, sizeof f);
+	}
+	if(istty(&sb)){
+		f.kind = Dtty;
+		f.arg[2] = sb.st_rdev;	/* a pty slave whose master the image holds becomes Dpts */
+		if(termios1(pid, fd, &f, m) < 0)
+			return -1;
+	}
+	else if(link[0] != '/'){
+		if(fd > 2){
+			werrstr("unsupported: fd %d is %s", fd, kindname(link));
+			return -1;
+		}
+		f.kind = Dstd;
+	}else if(strstr(link, " (deleted)") != NULL && S_ISREG(sb.st_mode)){
+		if(savecontent(pid, fd, &sb, &f, m) < 0)
+			return -1;
+	}else if(S_ISREG(sb.st_mode))
+		f.kind = Dfile;
+	else if(S_ISDIR(sb.st_mode))
+		f.kind = Ddir;
+	else if(S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode))
+		f.kind = Ddev;
+	else if(S_ISFIFO(sb.st_mode)){
+		/* named: reopened by path; a read end carries the bytes in it */
+		f.kind = Dfifo;
+		f.arg[0] = sb.st_ino;
+		if((f.flags & O_ACCMODE) != O_WRONLY && pipedata(pid, fd, &f, m) < 0)
+			return -1;
+	}
+	else if(fd <= 2)
+		f.kind = Dstd;
+	else{
+		werrstr("unsupported: fd %d is a socket", fd);
+		return -1;
+	}
+	if(f.kind == Dstd)
+		f.path = imgstr(m, link);	/* pipe:[ino]: a tree may hold its other end */
+	else if(f.kind == Dfile || f.kind == Ddir || f.kind == Ddev || f.kind == Dfifo || f.kind == Dgone){
+		link[strcspn(link, " ")] = 0;	/* " (deleted)" */
+		f.path = imgstr(m, link);
+	}
 	return bufadd(&m->fds, &f, sizeof f);
 }
 
@@ -243,7 +237,7 @@ dumpfds(pid_t pid, Img *m, const char *skipdir)
 			m->st->fds++;
 		}
 	closedir(d);
-	if(r < 0)
+	if(r < 0 || fdlocks(pid, m) < 0)
 		return -1;
 	countkinds(m);
 	return 0;

@@ -419,6 +419,12 @@ dumpproc(Group *g, Img *m)
 		goto gone;
 	buf[n] = 0;
 	p->cwd = imgstr(m, buf);
+	snprintf(path, sizeof path, "/proc/%d/root", t->pid);
+	n = readlink(path, buf, sizeof buf - 1);
+	if(n < 0)
+		goto gone;
+	buf[n] = 0;
+	p->root = strcmp(buf, "/") == 0 ? Nil : imgstr(m, buf);
 	if(statusline(t->pid, "Umask", buf, sizeof buf) < 0)
 		goto gone;
 	p->umask = strtoul(buf, NULL, 8);

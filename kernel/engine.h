@@ -115,9 +115,10 @@ int	dumpfds(pid_t pid, Img *m, const char *skipdir);
 int	anonfd(pid_t pid, int fd, const char *link, const char *info, Ifd *f, Img *m);
 int	treefds(Tree *t, Img *m);	/* what the processes share: treeimg.c */
 int	pipefd(pid_t pid, int fd, uint64_t ino, Ifd *f, Img *m);
+int	pipedata(pid_t pid, int fd, Ifd *f, Img *m);
 int	peerfd(pid_t pid, int fd);
 int	termios1(pid_t pid, int fd, Ifd *f, Img *m);
-int	locks1(int fd, const char *info, Ifd *f, Img *m);
+int	fdlocks(pid_t pid, Img *m);
 int	addshm(Img *m, Ivma *v, uint64_t shmid);
 void	shmpages(pid_t pid, Ivma *v, uint64_t *pm);
 int	inotify1(pid_t pid, int fd, const char *info, Ifd *f, Img *m);

@@ -128,6 +128,8 @@ struct Iproc {
 	uint32_t	nfilter;	/* seccomp filters, oldest first: */
 	uint32_t	filter;		/* at this blob offset, each u32 count, u32 0, count sock_filters */
 	uint32_t	filterlen;	/* bytes there */
+	uint32_t	root;		/* blob offset of its root directory (chroot), Nil for / */
+	uint32_t	pad;
 };
 
 /* Iproc.cap[], in /proc/pid/status order */

@@ -53,7 +53,7 @@ parselock(int fd, const char *l, Ilock *k)
 }
 
 /* the locks of fd into the blob, f->arg[0] and arg[1] saying where */
-int
+static int
 locks1(int fd, const char *info, Ifd *f, Img *m)
 {
 	const char *l = strstr(info, "lock:");
@@ -74,4 +74,23 @@ locks1(int fd, const char *info, Ifd *f, Img *m)
 		f->arg[1]++;
 	}
 	return 0;
+}
+
+/* every saved fd's locks, once each fd knows its kind */
+int
+fdlocks(pid_t pid, Img *m)
+{
+	char path[64], *info;
+	uint32_t i;
+	int r = 0;
+
+	for(i = 0; r == 0 && i < m->fds.n / sizeof(Ifd); i++){
+		snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", pid, ((Ifd *)m->fds.p)[i].fd);
+		info = readfile(path, NULL);
+		if(info == NULL)
+			continue;	/* closed meanwhile: the process is stopped, so not */
+		r = locks1(((Ifd *)m->fds.p)[i].fd, info, &((Ifd *)m->fds.p)[i], m);
+		free(info);
+	}
+	return r;
 }

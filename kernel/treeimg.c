@@ -235,6 +235,28 @@ shms(Tree *t, Img *m)
 	return 0;
 }
 
+/* the bytes in a fifo go back once: with the first of its read ends */
+static void
+fifos(Tree *t, Img *m)
+{
+	Ifd *f, *g;
+	uint32_t i, j, n, ng;
+	int k, l, first;
+
+	for(k = 0; k < t->n; k++)
+		for(f = fdsof(&m[k], &n), i = 0; i < n; i++){
+			if(f[i].kind != Dfifo || f[i].arg[2] == 0)
+				continue;
+			first = 1;
+			for(l = 0; l <= k && first; l++)
+				for(g = fdsof(&m[l], &ng), j = 0; j < ng && (l < k || j < i); j++)
+					if(g[j].kind == Dfifo && g[j].arg[0] == f[i].arg[0] && g[j].arg[2] > 0)
+						first = 0;
+			if(!first)
+				f[i].arg[2] = 0;
+		}
+}
+
 /* a pty the image holds the master of: its number, or -1 */
 static long
 ourpty(Tree *t, Img *m, unsigned maj, unsigned min)
@@ -304,6 +326,7 @@ int
 treefds(Tree *t, Img *m)
 {
 	slaves(t, m);
+	fifos(t, m);
 	if(stdpipes(t, m) < 0 || ends(t, m) < 0 || shares(t, m) < 0 || shms(t, m) < 0)
 		return -1;
 	return members(t, m);

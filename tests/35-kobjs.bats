@@ -176,3 +176,10 @@ while True:
 	[[ $(cat "$PERSIST/$pid/err") == "unsupported: fd "*" is a connected socket" ]]
 	growing "$T/out"
 }
+
+@test "kobjs: a named fifo comes back with the bytes that were in it" {
+	roundtrip "$T/out" 3 5 "$PROG/fifo" "$T/fifo"
+	kill9 "$RESUME_PID"
+	not grep FAIL "$T/out"
+	awk '$0 != "fifo " (NR - 1) { print "line " NR ": " $0; exit 1 }' "$T/out"
+}

@@ -84,3 +84,20 @@ load helper
 	[ "$(pstate "$pid")" != T ]
 	growing "$T/out"
 }
+
+@test "misc: a chrooted process comes back in its root" {
+	requires_root
+	mkdir -p "$T/root"
+	cp "$PROG/static" "$T/root/static"
+	spawn chroot "$T/root" /static /out
+	pid=$SPAWN_PID
+	wait_for_lines "$T/root/out" 5
+	freeze_image "$pid" "$T/img"
+	n=$(lines "$T/root/out")
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/root/out" $((n + 5))
+	eq "$(readlink /proc/$RESUME_PID/root)" "$T/root"
+	kill9 "$RESUME_PID"
+	awk '$0 != NR - 1 { print "line " NR ": " $0; exit 1 }' "$T/root/out"
+}

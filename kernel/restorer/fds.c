@@ -117,7 +117,7 @@ static int npairs;
 
 /* a stream's bytes in one write; datagrams and records one by one, each after its length */
 static void
-refill(int fd, Ifd *f)
+resend(int fd, Ifd *f)
 {
 	char *p = (char *)sect(Sblob, 0) + f->arg[2], *e = p + f->arg[3];
 	uint32_t len;
@@ -158,7 +158,7 @@ pairget(Ifd *f)
 	me = pairs[i].ino[1] == ino;
 	/* what waited to be read here is sent from the other end */
 	if(f->arg[3] > 0 && !pairs[i].filled[me]){
-		refill(pairs[i].end[!me], f);
+		resend(pairs[i].end[!me], f);
 		pairs[i].filled[me] = 1;
 	}
 	return i;
@@ -313,6 +313,22 @@ listen1(Ifd *f)
 	return fd;
 }
 
+/* the bytes that were in a fifo, put back through an end of our own while fd keeps it open */
+static void
+refill(Ifd *f, const char *path)
+{
+	long w;
+
+	if(f->arg[2] == 0)
+		return;
+	w = sys3(SYS_open, path, 02|O_NONBLOCK|O_CLOEXEC, 0);
+	if(w >= 0 && f->arg[2] > 65536)
+		sys3(SYS_fcntl, w, F_SETPIPE_SZ, f->arg[2]);
+	if(w < 0 || sys3(SYS_write, w, (char *)sect(Sblob, 0) + f->arg[1], f->arg[2]) != (long)f->arg[2])
+		fail("cannot refill fifo", path);
+	sys1(SYS_close, w);
+}
+
 static int ttyset;
 
 static int
@@ -367,8 +383,10 @@ open1(Ifd *f)
 	fd = sys3(SYS_open, path, (f->flags & Keep) | O_CLOEXEC | O_NOCTTY |
 		(f->kind == Dfifo ? O_NONBLOCK : 0), 0);
 	fd = high(fd, path);
-	if(f->kind == Dfifo)
+	if(f->kind == Dfifo){
 		sys3(SYS_fcntl, fd, F_SETFL, f->flags & Keep);
+		refill(f, path);
+	}
 	if(f->kind == Dfile && sys3(SYS_lseek, fd, f->pos, SEEK_SET) < 0)
 		fail("cannot seek", path);
 	openlocks(f, fd);
@@ -484,6 +502,16 @@ openfds(void)
 		ctx.cwdfd = sys3(SYS_open, "/", O_PATH|O_DIRECTORY|O_CLOEXEC, 0);
 	}
 	ctx.cwdfd = high(ctx.cwdfd, "/");
+	ctx.rootfd = -1;
+	if(p->root != Nil){
+		struct { uint32_t version; int32_t pid; } hdr = {0x20080522, 0};
+		uint32_t d[6];
+
+		/* chroot takes CAP_SYS_CHROOT (18): find out before anything is lost */
+		if(sys2(SYS_capget, &hdr, d) < 0 || !(d[0] & 1U<<18))
+			fail("cannot change root to", blobstr(p->root));
+		ctx.rootfd = high(sys3(SYS_open, blobstr(p->root), O_PATH|O_DIRECTORY|O_CLOEXEC, 0), blobstr(p->root));
+	}
 }
 
 static void
@@ -523,6 +551,8 @@ placefds(void)
 	for(i = 0; i < n; i++)
 		if(f[i].kind == Depoll)
 			watch(&f[i]);
+	if(ctx.rootfd >= 0 && (sys1(SYS_fchdir, ctx.rootfd) < 0 || sys1(SYS_chroot, ".") < 0))
+		fail("cannot change root", 0);
 	sys1(SYS_fchdir, ctx.cwdfd);
 	sys1(SYS_close, ctx.imgfd);
 	/* a byte per fd number says whether the process had it open */

@@ -43,6 +43,7 @@ struct Rctx {
 	int	*tmpfd;		/* per Ifd: the open file it becomes */
 	int	*leanfd;	/* per Ifile */
 	int	cwdfd;
+	int	rootfd;		/* chroot here, or -1 */
 	int	maxfd;		/* highest saved fd */
 	int	redirect;	/* saved vdso is not this kernel's: call through to ours */
 	uint32_t	cpu[Ncpu];
