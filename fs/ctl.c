@@ -40,13 +40,23 @@ static int	cplain(Ctl *, const Cmdtab *, int, char **);
 static int	cclone(Ctl *, const Cmdtab *, int, char **);
 
 static const Cmdtab cmdtab[] = {
-	{"freeze",	0, 3,	cfreeze,	0,	NULL,	"cannot freeze persistfs",	1},
-	{"snap",	0, 3,	cfreeze,	Fsnap,	NULL,	"cannot freeze persistfs",	1},
+	{"freeze",	0, 4,	cfreeze,	0,	NULL,	"cannot freeze persistfs",	1},
+	{"snap",	0, 4,	cfreeze,	Fsnap,	NULL,	"cannot freeze persistfs",	1},
 	{"thaw",	0, 0,	cplain,		0,	pthaw,	NULL,	0},
 	{"kill",	0, 0,	cplain,		0,	pkill,	"cannot kill persistfs",	0},
 	{"stop",	0, 0,	cplain,		0,	pstop,	"cannot stop persistfs",	0},
 	{"start",	0, 0,	cplain,		0,	pthaw,	NULL,	0},
 	{"clone",	0, 3,	cclone,		0,	NULL,	"cannot clone persistfs",	1},
+};
+
+/* freeze's and snap's flags */
+static const struct {
+	char	*flag;
+	int	bit;
+} freezeopts[] = {
+	{"-lean",	Flean},
+	{"-single",	Fsingle},
+	{"-lazy",	Flazy},
 };
 
 /* clone's options: which of the copy's fds a path replaces */
@@ -124,16 +134,17 @@ cfreeze(Ctl *c, const Cmdtab *ct, int argc, char **argv)
 {
 	char *name;
 	Pfreeze opt;
+	size_t k;
 	int i;
 
 	memset(&opt, 0, sizeof opt);
 	opt.flags = ct->flags;
 	name = NULL;
 	for(i = 0; i < argc; i++){
-		if(strcmp(argv[i], "-lean") == 0)
-			opt.flags |= Flean;
-		else if(strcmp(argv[i], "-single") == 0)
-			opt.flags |= Fsingle;
+		for(k = 0; k < nelem(freezeopts) && strcmp(argv[i], freezeopts[k].flag) != 0; k++)
+			;
+		if(k < nelem(freezeopts))
+			opt.flags |= freezeopts[k].bit;
 		else if(argv[i][0] == '-')
 			return fail(c, EINVAL, "%s", Ebadflag);
 		else if(name != NULL)

@@ -180,6 +180,8 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 	st->stopms = tstop - t0;
 	if(opt->flags & Flean)
 		m[0].hdr.flags |= Hlean;
+	if(opt->flags & Flazy)
+		m[0].hdr.flags |= Hlazy;
 	if(imgcreate(&m[0], tmp) < 0 || dumptree(t, m, opt) < 0)
 		goto fail;
 	st->memms = now() - tstop;

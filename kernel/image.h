@@ -32,6 +32,7 @@ enum {
 /* Ihdr.flags */
 enum {
 	Hlean	= 1<<0,
+	Hlazy	= 1<<1,	/* private memory maps the image's pages (PERSIST_PAGES overrides) */
 };
 
 /* section types: the one table of what an image holds */

@@ -11,6 +11,7 @@ enum {
 	Fsnap	= 1<<0,	/* leave the process running after the image is made */
 	Flean	= 1<<1,	/* record identity of mapped files instead of their contents */
 	Fsingle	= 1<<2,	/* the process alone, not its descendants */
+	Flazy	= 1<<3,	/* resume maps the image's pages instead of copying them */
 };
 
 typedef struct Pstats Pstats;

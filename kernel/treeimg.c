@@ -7,6 +7,7 @@
  * image goes through here too: its dup'd fds are one file as well.
  */
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +67,28 @@ whose(char *buf, size_t n, Tree *t, int k)
 		snprintf(buf, n, " of process %d", t->m[k].pid);
 }
 
-/* fd 0-2 on a pipe the tree holds both ends of: that pipe, not the runner's fd */
+/*
+ * A pipe whose other end no process holds any more (its writers gone:
+ * reads see the end; its readers gone: writes fail) needs nobody
+ * outside: the restorer's own end of it goes when the restore ends.
+ */
+static int
+widowed(pid_t pid, int fd, int flags)
+{
+	struct pollfd p;
+	int dup, r;
+
+	dup = peerfd(pid, fd);
+	if(dup < 0)
+		return 0;
+	p.fd = dup;
+	p.events = 0;
+	r = poll(&p, 1, 0) == 1 && (p.revents & ((flags & O_ACCMODE) == O_RDONLY ? POLLHUP : POLLERR));
+	close(dup);
+	return r;
+}
+
+/* fd 0-2 on a pipe the tree holds both ends of, or the other end of which is gone: that pipe, not the runner's fd */
 static int
 stdpipes(Tree *t, Img *m)
 {
@@ -78,7 +100,8 @@ stdpipes(Tree *t, Img *m)
 	for(k = 0; k < t->n; k++)
 		for(f = fdsof(&m[k], &n), i = 0; i < n; i++){
 			ino = stdpipe(&m[k], &f[i]);
-			if(ino != 0 && holds(t, m, ino, 0) && holds(t, m, ino, 1) &&
+			if(ino != 0 && ((holds(t, m, ino, 0) && holds(t, m, ino, 1)) ||
+			   widowed(t->m[k].pid, f[i].fd, f[i].flags)) &&
 			   pipefd(t->m[k].pid, f[i].fd, ino, &f[i], &m[k]) < 0)
 				return -1;
 		}
@@ -114,7 +137,7 @@ ends(Tree *t, Img *m)
 				werrstr("unsupported: fd %d%s is a connected socket", f[i].fd, who);
 				return -1;
 			}
-			if(f[i].kind == Dpipe && (!r || !w)){
+			if(f[i].kind == Dpipe && (!r || !w) && !widowed(t->m[k].pid, f[i].fd, f[i].flags)){
 				werrstr("unsupported: fd %d%s is a pipe to another process", f[i].fd, who);
 				return -1;
 			}

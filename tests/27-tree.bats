@@ -97,12 +97,7 @@ procs() {
 	ctl "$pid" kill
 	wait_gone "$pid"
 	# reaped, not only dead: a zombie still holds its pid
-	for c in $old; do
-		for ((i = 0; i < 100 && $(test -e /proc/$c && echo 1 || echo 0); i++)); do
-			sleep 0.1
-		done
-		[ ! -e /proc/$c ] || fail "process $c not reaped: $(pstate $c) under $(awk '/^PPid/ { print $2 }' /proc/$c/status)"
-	done
+	wait_reaped $old
 	resume_image "$T/img" "$T/resumed.out"
 	wait_resumed "$T/out" $((n + 5))
 	eq "$(descendants "$RESUME_PID" | sort -n | tr '\n' ' ')" "$old"
@@ -145,4 +140,28 @@ procs() {
 	[[ $(readlink /proc/$sh/fd/0) == /dev/pts/* ]]
 	# every number once, in order, across the freeze
 	tr -d '\r' <"$T/out" | awk '$0 != NR - 1 { print "line " NR ": " $0; exit 1 }'
+}
+
+@test "tree: make -j2 (a jobserver pipe, widowed pipes, shells) finishes every target once" {
+	requires make
+	mkdir -p "$T/mk"
+	printf 'all: $(patsubst %%,t%%,$(shell seq 1 40))\nt%%:\n\t@sleep 0.1; echo $@\n' >"$T/mk/Makefile"
+	cd "$T/mk"
+	spawn make -j2 >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 8
+	old=$(descendants "$pid")
+	freeze_image "$pid" "$T/img"
+	ctl "$pid" kill
+	wait_gone "$pid"
+	# make waits for its children by pid: they must get theirs back
+	wait_reaped $old
+	resume_image "$T/img" "$T/resumed.out"
+	for ((i = 0; i < 200 && $(alive "$RESUME_PID" && echo 1 || echo 0); i++)); do
+		sleep 0.1
+	done
+	not alive "$RESUME_PID" || fail "make still running: $(tail -3 "$T/out")"
+	eq "$(sort "$T/out" | uniq | wc -l)" 40
+	eq "$(wc -l <"$T/out")" 40
+	not grep -q 'make:' "$T/resumed.out"
 }

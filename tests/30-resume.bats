@@ -278,3 +278,29 @@ while True:
 	tmux -S "$T/tmux" send-keys -t k:1 b
 	wait_for "'b'" "$T/keys" 5
 }
+
+@test "freeze -lazy: the resume maps the image's pages instead of copying them, and they are exact" {
+	spawn "$PROG/bigheap" 128 >"$T/out"
+	pid=$SPAWN_PID
+	wait_for ready "$T/out" 60
+	freeze_image "$pid" "$T/img" "freeze -lazy"
+	n=$(lines "$T/out")
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	# bigheap goes round its whole heap checking every word: 8 regions of 16 MiB
+	wait_resumed "$T/out" $((n + 12)) 60
+	not grep FAIL "$T/out"
+	# most of the heap is the image's pages, mapped
+	bytes=0
+	while read -r range _ _ _ _ path; do
+		[ "$path" = "$T/img" ] || continue
+		bytes=$((bytes + 0x${range#*-} - 0x${range%-*}))
+	done </proc/$RESUME_PID/maps
+	[ "$bytes" -ge $((128 << 20)) ] || fail "only $bytes bytes of the image mapped"
+	kill9 "$RESUME_PID"
+	# PERSIST_PAGES=copy at resume copies them after all
+	resume_cmd "$T/copied.out" env PERSIST_PAGES=copy "$T/img"
+	wait_resumed "$T/out" $((n + 14)) 60
+	not grep -q "$T/img" /proc/$RESUME_PID/maps
+	not grep FAIL "$T/out"
+}

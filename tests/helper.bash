@@ -80,6 +80,20 @@ track() {
 }
 
 # kill -9 everything tracked, wait until it is gone, reap our children
+# wait_reaped PID...: wait (up to 10 s each) until no process, not even
+# a zombie, holds PID: an orphan's zombie waits for init to reap it
+wait_reaped() {
+	local p i
+
+	for p; do
+		for ((i = 0; i < 100; i++)); do
+			[ -e "/proc/$p" ] || break
+			sleep 0.1
+		done
+		[ ! -e "/proc/$p" ] || fail "process $p not reaped: $(pstate "$p")"
+	done
+}
+
 # descendants PID: the pids of PID's children, their children, ...
 descendants() {
 	local c

@@ -64,8 +64,15 @@ checksects(Ihdr *h, uint64_t hdroff)
 	}
 }
 
+/*
+ * Every run in bounds; and, for a tree, its bytes as hashed, since no
+ * process of a tree may be destroyed before all are sure.  One process
+ * checks each run as it reads it in (stage 2): its runner is the image
+ * itself, so nothing is lost by finding out then, and the data is read
+ * once instead of twice.
+ */
 static void
-checkruns(uint64_t fsize)
+checkruns(uint64_t fsize, int now)
 {
 	Ihdr *h = (Ihdr *)ctx.meta;
 	Irun *r;
@@ -77,15 +84,17 @@ checkruns(uint64_t fsize)
 		return;
 	if(h->dataoff + h->datasize > fsize)
 		fail("corrupt image", "page data past end of file");
+	for(i = 0; i < n; i++)
+		if(r[i].off < h->dataoff || r[i].off + r[i].npages*Ipage > h->dataoff + h->datasize)
+			fail("corrupt image", "page run out of bounds");
+	if(!now)
+		return;
 	map = rmmap(0, h->datasize, PROT_READ, MAP_PRIVATE, ctx.imgfd, h->dataoff);
 	if(mmapfailed(map))
 		fail("cannot map page data", 0);
-	for(i = 0; i < n; i++){
-		if(r[i].off < h->dataoff || r[i].off + r[i].npages*Ipage > h->dataoff + h->datasize)
-			fail("corrupt image", "page run out of bounds");
+	for(i = 0; i < n; i++)
 		if(ihash(map + (r[i].off - h->dataoff), r[i].npages*Ipage, 0) != r[i].sum)
 			fail("corrupt image", "page data checksum mismatch");
-	}
 	sys2(SYS_munmap, map, h->datasize);
 }
 
@@ -149,9 +158,11 @@ checktree(uint64_t size)
 		ctx.metas[i] = loadmeta(mb[i].hdroff, size);
 		ctx.hdroffs[i] = mb[i].hdroff;
 		usemeta(i);
-		checkruns(size);
+		checkruns(size, 1);
 	}
 	usemeta(0);
+	ctx.sumlater = ctx.nmb < 2;
+	checkruns(size, !ctx.sumlater);
 }
 
 void
@@ -173,6 +184,5 @@ checkimage(void)
 		fail("truncated image", "size differs from what was written");
 	ctx.meta = loadmeta(t.hdroff, size);
 	ctx.hdroff = t.hdroff;
-	checkruns(size);
 	checktree(size);
 }

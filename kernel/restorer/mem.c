@@ -58,14 +58,42 @@ premakeshm(void)
 					continue;
 				for(r = &run[v[i].run]; r < &run[v[i].run + v[i].nrun]; r++)
 					if(preadall(ctx.imgfd, map + v[i].pgoff + (r->addr - v[i].start),
-					    r->npages*Ipage, r->off) != (long)(r->npages*Ipage))
-						fail("cannot read image", "page data");
+					    r->npages*Ipage, r->off) != (long)(r->npages*Ipage) ||
+					   ihash(map + v[i].pgoff + (r->addr - v[i].start), r->npages*Ipage, 0) != r->sum)
+						fail("cannot restore shared memory", "page data");
 			}
 		}
 		sys2(SYS_munmap, map, ctx.shm[j].size);
 		shmfd[j] = above(fd, ctx.maxfd + 2);
 	}
 	usemeta(0);
+}
+
+/*
+ * Private memory whose pages are mapped from the image rather than
+ * read: nothing is copied until written, but MADV_DONTNEED then brings
+ * back the image's bytes where anonymous memory reads zeros.  Runs
+ * are not checked against their hashes (that would read them all).
+ */
+enum {
+	Maxmapruns	= 1024,	/* more would make as many mappings: copy instead */
+};
+
+static int
+mapped(Ivma *v, Irun *run)
+{
+	Irun *r;
+	void *p;
+
+	if(!ctx.mappages || (v->kind != Vanon && v->kind != Vfile) || v->nrun == 0 || v->nrun > Maxmapruns)
+		return 0;
+	for(r = &run[v->run]; r < &run[v->run + v->nrun]; r++){
+		p = rmmap((void *)r->addr, r->npages*Ipage, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_FIXED,
+			ctx.imgfd, r->off);
+		if((uint64_t)p != r->addr)
+			fail("cannot map memory", "page data");
+	}
+	return 1;
 }
 
 static void
@@ -100,12 +128,17 @@ rebuild(Ivma *v, Irun *run)
 	}
 	if(v->kind == Vshfile)
 		sys1(SYS_close, fd);
+	if(mapped(v, run))
+		goto done;
 	/* pages of the image: not over a file's or a tree's shared object, nor a segment found again */
 	for(i = 0; fresh && (fd < 0 || v->kind == Vlean) && i < v->nrun; i++){
 		r = &run[v->run + i];
 		if(preadall(ctx.imgfd, (void *)r->addr, r->npages*Ipage, r->off) != (long)(r->npages*Ipage))
 			fail("cannot read image", "page data");
+		if(ctx.sumlater && ihash((void *)r->addr, r->npages*Ipage, 0) != r->sum)
+			fail("corrupt image", "page data checksum mismatch");
 	}
+done:
 	if(v->kind == Vvdso)
 		patchvdso(v);
 	if(v->prot != (PROT_READ|PROT_WRITE))

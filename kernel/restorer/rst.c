@@ -75,6 +75,18 @@ setname(const char *argv0)
 	seprint(ctx.name, ctx.name + sizeof ctx.name, *b ? b : "image");
 }
 
+/* the value of NAME= in the environment, or nil */
+const char *
+getenv(char **envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for(; *envp; envp++)
+		if(strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return 0;
+}
+
 static int
 readyfd(char **envp)
 {
@@ -166,6 +178,7 @@ rmain(long *sp)
 	Ifd *fd;
 	uint32_t i, k, n, nfile, nthr;
 	uint64_t all = ~0UL;
+	const char *e;
 	uint64_t codelen, metalen, arrlen, framelen, parklen, off;
 	Ihdr *h;
 	void (*fn)(void *);
@@ -178,6 +191,10 @@ rmain(long *sp)
 		fail("cannot open image", "/proc/self/exe");
 	checkimage();
 	checkcpu();
+	/* private memory copied in, or mapped from the image (quick, but see persist(5)) */
+	ctx.mappages = (((Ihdr *)ctx.meta)->flags & Hlazy) != 0;
+	if((e = getenv(envp, "PERSIST_PAGES")) != 0)
+		ctx.mappages = strncmp(e, "map", 4) == 0;
 	/* none until each thread's own mask comes back with its frame */
 	sys4(SYS_rt_sigprocmask, 0, &all, 0, 8);
 

@@ -46,6 +46,8 @@ struct Rctx {
 	int	rootfd;		/* chroot here, or -1 */
 	int	maxfd;		/* highest saved fd */
 	int	redirect;	/* saved vdso is not this kernel's: call through to ours */
+	int	sumlater;	/* page runs are checked as they are read in */
+	int	mappages;	/* private memory maps the image's pages */
 	uint32_t	cpu[Ncpu];
 	uint64_t	xcr0;
 	uint32_t	xsize;
@@ -59,6 +61,7 @@ void	*sect(int type, uint32_t *count);
 void	usemeta(uint32_t k);
 const char	*blobstr(uint32_t off);
 int	above(int fd, int base);
+const char	*getenv(char **envp, const char *name);
 /* check.c */
 void	checkimage(void);
 void	checkcpu(void);

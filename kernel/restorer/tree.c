@@ -133,6 +133,30 @@ reaped(long pid)
 	sys4(SYS_rt_sigtimedwait, &mask, info, ts, 8);
 }
 
+/* is pid on its way out: dying, or a zombie orphan that init will reap? */
+static int
+dying(uint32_t pid)
+{
+	char path[32], buf[128], *p;
+	long fd, n;
+
+	p = seprint(path, path + sizeof path, "/proc/");
+	p = fmtnum(p, path + sizeof path, pid, 10);
+	seprint(p, path + sizeof path, "/stat");
+	fd = sys3(SYS_open, path, O_RDONLY|O_CLOEXEC, 0);
+	if(fd < 0)
+		return 1;	/* gone already */
+	n = sys3(SYS_read, fd, buf, sizeof buf - 1);
+	sys1(SYS_close, fd);
+	if(n <= 0)
+		return 1;
+	buf[n] = 0;
+	for(p = buf + n - 1; p > buf && *p != ')'; p--)
+		;
+	/* ") S ppid ..." */
+	return p[1] == ' ' && (p[2] == 'X' || (p[2] == 'Z' && p[3] == ' ' && p[4] == '1' && p[5] == ' '));
+}
+
 /*
  * A child under its old pid where the kernel lets us choose (clone3's
  * set_tid wants CAP_CHECKPOINT_RESTORE) and the pid is free; else a
@@ -141,14 +165,17 @@ reaped(long pid)
 static long
 forkas(uint32_t pid)
 {
-	uint64_t a[11], tid = pid;
+	uint64_t a[11], tid = pid, ts[2] = {0, 10000000};
 	long r;
+	int i;
 
 	memset(a, 0, sizeof a);
 	a[4] = SIGCHLD;		/* exit_signal */
 	a[8] = (uint64_t)&tid;	/* set_tid */
 	a[9] = 1;		/* set_tid_size */
-	r = sys2(SYS_clone3, a, sizeof a);
+	/* the pid may still be a zombie of the frozen original, about to be reaped */
+	for(i = 0; (r = sys2(SYS_clone3, a, sizeof a)) == -EEXIST && i < 300 && dying(pid); i++)
+		sys2(SYS_nanosleep, ts, 0);
 	if(r < 0)
 		r = sys0(SYS_fork);
 	return r;
