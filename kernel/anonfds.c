@@ -321,7 +321,10 @@ static int
 sockpair1(int dup, int fd, const char *link, Ifd *f, Img *m)
 {
 	uint32_t ino = strtoul(link + strlen("socket:["), NULL, 10), peer;
+	int r;
 
+	if(f->arg[1] == SOCK_DGRAM && (r = unixdgram1(dup, fd, f, m)) != 0)
+		return r < 0 ? -1 : 0;
 	peer = unixpeer(ino);
 	if(peer == 0){
 		werrstr("unsupported: fd %d is an unconnected unix socket", fd);

@@ -197,7 +197,7 @@ static const char *kindnames[] = {
 	[Dfifo] = "fifo", [Dpipe] = "pipe", [Deventfd] = "eventfd", [Dsignalfd] = "signalfd",
 	[Dtimerfd] = "timerfd", [Depoll] = "epoll", [Dgone] = "deleted", [Dlisten] = "listen",
 	[Dsockpair] = "sockpair", [Dinet] = "inet", [Dptm] = "ptm", [Dpts] = "pts",
-	[Dinotify] = "inotify",
+	[Dinotify] = "inotify", [Dunix] = "unix",
 };
 
 static void

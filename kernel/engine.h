@@ -122,6 +122,7 @@ int	fdlocks(pid_t pid, Img *m);
 int	addshm(Img *m, Ivma *v, uint64_t shmid);
 void	shmpages(pid_t pid, Ivma *v, uint64_t *pm);
 int	inotify1(pid_t pid, int fd, const char *info, Ifd *f, Img *m);
+int	unixdgram1(int dup, int fd, Ifd *f, Img *m);
 int	inet1(int s, int fd, int domain, int type, Ifd *f, Img *m);	/* inetfds.c */
 int	ptm1(pid_t pid, int fd, Ifd *f, Img *m);	/* ptyfds.c */
 

@@ -246,6 +246,7 @@ enum {
 	Dptm,		/* pty master: arg its number, blob offset and length of the slave's termios and winsize */
 	Dpts,		/* pty slave whose master the image holds: arg that master's number */
 	Dinotify,	/* arg blob offset and count of Inotify, in wd order */
+	Dunix,		/* unix datagram socket by name: arg blob offset and length of its address, of its peer's (0: none) */
 };
 
 typedef struct Ifd Ifd;

@@ -136,10 +136,54 @@ while True:
 	refuses "$SPAWN_PID" "unsupported: fd 3 is a netlink socket" "$T/out"
 }
 
-@test "kobjs: a bound unix datagram socket with no peer is refused by name and the target runs on" {
+@test "kobjs: an unconnected unix stream socket is refused by name and the target runs on" {
+	requires python3
+	spawn_holding 's = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1])'
+	refuses "$SPAWN_PID" "unsupported: fd 3 is an unconnected unix socket" "$T/out"
+}
+
+# dgram PATH TEXT: send TEXT to the unix datagram socket PATH
+dgram() {
+	python3 -c 'import socket, sys
+socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(sys.argv[2].encode(), sys.argv[1])' "$1" "$2"
+}
+
+@test "kobjs: unix datagram sockets by name, a server's and a client's of an outside server, are bound and connected again" {
+	requires python3
+	# the outside server, a log: what it gets, a line each
+	spawn python3 -u -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+while True:
+    print(s.recv(100).decode())' "$T/log" >"$T/logged"
+	for ((i = 0; i < 50; i++)); do
+		[ -S "$T/log" ] && break
+		sleep 0.1
+	done
+	roundtrip_anytime "$T/out" 3 3 python3 -u -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.setblocking(False)
+c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); c.connect(sys.argv[2])
+i = 0
+while True:
+    c.send(b"tick %d" % i); print(i); i += 1
+    try:
+        print("got", s.recv(100).decode())
+    except BlockingIOError:
+        pass
+    time.sleep(0.1)' "$T/me" "$T/log"
+	dgram "$T/me" hello
+	wait_for '^got hello$' "$T/out"
+	n=$(lines "$T/logged")
+	wait_for_lines "$T/logged" $((n + 3))
+	kill9 "$RESUME_PID"
+	# the client's ticks reach the log before and after, none twice
+	awk '$0 != "tick " (NR - 1) { print "line " NR ": " $0; exit 1 }' "$T/logged"
+}
+
+@test "kobjs: a unix datagram socket with datagrams waiting is refused by name and the target runs on" {
 	requires python3
 	spawn_holding 's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])'
-	refuses "$SPAWN_PID" "unsupported: fd 3 is an unconnected unix socket" "$T/out"
+	dgram "$T/sock" unread
+	refuses "$SPAWN_PID" "unsupported: fd 3 is a unix datagram socket with datagrams waiting" "$T/out"
 }
 
 @test "kobjs: datagram and seqpacket socket pairs come back with their messages, boundaries kept" {

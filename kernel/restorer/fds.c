@@ -295,16 +295,13 @@ listen1(Ifd *f)
 	char *sa = (char *)sect(Sblob, 0) + f->arg[2];
 	long fd;
 	int one = 1;
-	uint32_t st[36];	/* struct stat: st_mode at 24 */
 
 	fd = sys3(SYS_socket, f->arg[0], f->arg[1] | (f->flags & O_NONBLOCK) | O_CLOEXEC, 0);
 	if(fd < 0)
 		fail("cannot make socket", 0);
-	if(f->arg[0] == 1 && sa[2] != 0){
-		/* AF_UNIX bound to a path: the dead server's socket file is in the way */
-		if(sys4(SYS_newfstatat, -100, sa + 2, st, 0) == 0 && (st[6] & 0170000) == 0140000)
-			sys1(SYS_unlink, sa + 2);
-	}else
+	if(f->arg[0] == 1)
+		unlinksock(sa, f->arg[3]);	/* the dead server's socket file is in the way */
+	else
 		sys5(SYS_setsockopt, fd, 1, 2, &one, sizeof one);	/* SO_REUSEADDR */
 	if(sys3(SYS_bind, fd, sa, f->arg[3]) < 0)
 		fail("cannot listen again", "address in use");
@@ -369,6 +366,8 @@ open1(Ifd *f)
 		return high(pairend(f), "socket");
 	case Dinotify:
 		return high(inotify(f), "inotify");
+	case Dunix:
+		return high(unix1(f), "socket");
 	case Dinet:
 		return high(inet1(f), "socket");
 	case Dptm:
@@ -575,4 +574,5 @@ placefds(void)
 	}
 	/* no close of ours can drop them now */
 	posixlocks();
+	unixconnects();
 }

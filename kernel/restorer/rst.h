@@ -85,6 +85,10 @@ long	sharedfd(Ivma *v);
 int	attachshm(Ivma *v);
 /* inotify.c */
 long	inotify(Ifd *f);
+/* unix.c */
+void	unlinksock(char *sa, uint64_t len);
+long	unix1(Ifd *f);
+void	unixconnects(void);
 /* locks.c */
 void	openlocks(Ifd *f, long fd);
 void	posixlocks(void);
