@@ -90,4 +90,18 @@ int	pipescheck(Img *m);
 int	peerfd(pid_t pid, int fd);
 int	termios1(pid_t pid, int fd, Ifd *f, Img *m);
 
+/* dumpmem.c in parts, for a snap that reads most of it from a copy */
+enum {
+	Mall,		/* every map, from the process */
+	Mnow,		/* the maps marked now, from the process, in the stop */
+	Mlater,		/* the rest, from the copy */
+};
+typedef struct Mem Mem;
+Mem	*memopen(pid_t pid, int lean);	/* the maps of pid as they are */
+int	memnow(Mem *mm, uint64_t start, uint64_t end);
+void	memabsent(Mem *mm, const char *copymaps);
+int	memsave(Mem *mm, Img *m, pid_t from, int phase);
+int	memclose(Mem *mm, Img *m);
+void	memfree(Mem *mm);
+
 double	now(void);	/* ms */
