@@ -24,6 +24,7 @@ struct Tracee {
 	uint64_t	sysaddr;	/* a syscall instruction to inject at */
 	int	stopped;	/* reached its stop */
 	int	stopsig;	/* SIGTRAP, or the signal of a group stop */
+	pid_t	born;		/* a child an injected clone made (traced if the options say so) */
 };
 
 /* all the threads of a process, the main one first */
@@ -103,5 +104,11 @@ void	memabsent(Mem *mm, const char *copymaps);
 int	memsave(Mem *mm, Img *m, pid_t from, int phase);
 int	memclose(Mem *mm, Img *m);
 void	memfree(Mem *mm);
+
+/* snapcopy.c: a snap's memory read from a forked copy */
+typedef struct Snap Snap;
+Snap	*snapprep(pid_t pid);	/* before the stop */
+int	snapmem(Snap *sn, Group *g, Img *m, int lean, double tstop);	/* lets g go */
+void	snapfree(Snap *sn);
 
 double	now(void);	/* ms */

@@ -99,10 +99,11 @@ int
 pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 {
 	Group *g;
+	Snap *sn = NULL;
 	Img m;
 	Pstats local, *st;
 	char tmp[PATH_MAX + 8];
-	double t0, tstop;
+	double t0, tseize, tstop;
 	int snap = opt->flags & Fsnap;
 
 	st = opt->stats != NULL ? opt->stats : &local;
@@ -130,6 +131,12 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 		werrstr("out of memory");
 		return -1;
 	}
+	/* all that can be done before the stop is, to keep it short */
+	if(snap && (sn = snapprep(pid)) == NULL)
+		goto fail;
+	if(imgcreate(&m, tmp) < 0)
+		goto fail;
+	tseize = now();
 	if(gseize(g, pid) < 0)
 		goto fail;
 	st->threads = g->n;
@@ -143,18 +150,16 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 		goto fail;
 	}
 	tstop = now();
-	st->stopms = tstop - t0;
+	st->stopms = tstop - tseize;
 	if(opt->flags & Flean)
 		m.hdr.flags |= Hlean;
-	if(imgcreate(&m, tmp) < 0 || dumpproc(g, &m) < 0)
+	if(dumpproc(g, &m) < 0 || dumpfds(pid, &m, opt->skipdir) < 0)
 		goto fail;
-	if(dumpmem(&g->t[0], &m, opt->flags & Flean) < 0 || dumpfds(pid, &m, opt->skipdir) < 0)
+	/* a snap reads most of the memory from a copy, the process let go */
+	if(snap ? snapmem(sn, g, &m, opt->flags & Flean, tstop) < 0 :
+	   dumpmem(&g->t[0], &m, opt->flags & Flean) < 0)
 		goto fail;
 	st->memms = now() - tstop;
-	if(snap){
-		gdetach(g, 0);
-		st->stoppedms = now() - tstop;
-	}
 	if(imgfinish(&m) < 0)
 		goto fail;
 	st->writems = now() - tstop - st->memms;
@@ -167,11 +172,13 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 	}
 	imgfree(&m);
 	free(g);
+	snapfree(sn);
 	st->totalms = now() - t0;
 	return 0;
 fail:
 	gdetach(g, 0);
 	free(g);
+	snapfree(sn);
 	if(m.fd >= 0)
 		unlink(tmp);
 	imgfree(&m);
