@@ -14,6 +14,29 @@ nochild() {
 	eq "$(cat /proc/$pid/task/*/children)" ""
 }
 
+# snap_resume THREADS CMD...: CMD (THREADS threads), its output in out,
+# snapped by a copy once it has 3 lines, runs on and is killed; its
+# image resumes, output in resumed.out, until 5 lines (RESUME_PID is
+# left running)
+snap_resume() {
+	local n=$1
+
+	shift
+	spawn_piped "$T/out" "$@"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	ctl "$pid" snap
+	cp "$PERSIST/$pid/image" "$T/img"
+	eq "$(sfield fromcopy)" 1
+	eq "$(sfield threads)" "$n"
+	nochild
+	growing "$T/out"
+	kill9 "$pid"
+	not grep FAIL "$T/out" || fail "$(grep FAIL "$T/out")"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/resumed.out" 5
+}
+
 @test "snap of 256 MiB: a short stop, the process runs on, the image resumes with memory exact" {
 	spawn_piped "$T/out" "$PROG/churn" 256
 	pid=$SPAWN_PID
@@ -40,37 +63,14 @@ nochild() {
 }
 
 @test "snap: MADV_DONTFORK and MADV_WIPEONFORK maps are taken from the process" {
-	spawn_piped "$T/out" "$PROG/forkmaps"
-	pid=$SPAWN_PID
-	wait_for_lines "$T/out" 3
-	ctl "$pid" snap
-	cp "$PERSIST/$pid/image" "$T/img"
-	eq "$(sfield fromcopy)" 1
-	nochild
-	growing "$T/out"
-	kill9 "$pid"
-	not grep FAIL "$T/out"
-	resume_image "$T/img" "$T/resumed.out"
-	wait_resumed "$T/resumed.out" 5
+	snap_resume 1 "$PROG/forkmaps"
 	kill9 "$RESUME_PID"
 	not grep FAIL "$T/resumed.out" || fail "$(cat "$T/resumed.out")"
 	grep -q '^ok' "$T/resumed.out"
 }
 
 @test "snap by a copy of a multithreaded process: all threads run on, the image resumes them" {
-	spawn_piped "$T/out" "$PROG/threads" 4
-	pid=$SPAWN_PID
-	wait_for_lines "$T/out" 3
-	ctl "$pid" snap
-	cp "$PERSIST/$pid/image" "$T/img"
-	eq "$(sfield fromcopy)" 1
-	eq "$(sfield threads)" 5
-	nochild
-	growing "$T/out"
-	kill9 "$pid"
-	not grep FAIL "$T/out"
-	resume_image "$T/img" "$T/resumed.out"
-	wait_resumed "$T/resumed.out" 5
+	snap_resume 5 "$PROG/threads" 4
 	eq "$(awk '/^Threads/ { print $2 }' /proc/$RESUME_PID/status)" 5
 	kill9 "$RESUME_PID"
 	not grep FAIL "$T/resumed.out" || fail "$(grep FAIL "$T/resumed.out")"
