@@ -28,14 +28,11 @@ struct Map {
 	uint64_t	ino;
 	uint64_t	*pm;	/* pagemap entries */
 	int	now;	/* a snap reads it from the process in the stop, not from the copy */
-	int	saved;
 };
 
 struct Mem {
-	pid_t	pid;
 	Map	*m;
 	int	n;
-	int	lean;
 };
 
 static const struct {
@@ -352,8 +349,6 @@ memopen(pid_t pid, int lean)
 		werrstr("out of memory");
 		return NULL;
 	}
-	mm->pid = pid;
-	mm->lean = lean;
 	if(parsemaps(pid, &mm->m, &mm->n, lean) < 0){
 		free(mm);
 		return NULL;
@@ -396,6 +391,13 @@ shared(Map *p)
 	return p->perms[3] == 's';
 }
 
+/* the maps whose pages a phase saves */
+static int
+inphase(Map *p, int phase)
+{
+	return phase == Mall || p->now == (phase == Mnow);
+}
+
 /*
  * The pages of the maps of this phase, read from pid from: Mall, every
  * map; Mnow, the maps marked now (and the pagemap of shared ones, which
@@ -421,17 +423,14 @@ memsave(Mem *mm, Img *img, pid_t from, int phase)
 	/* all the pagemaps first: pagestotal is whole before pagesdone moves */
 	for(i = 0; i < mm->n; i++){
 		p = &mm->m[i];
-		if((phase == Mall || p->now == (phase == Mnow) || (phase == Mnow && shared(p))) &&
+		if((inphase(p, phase) || (phase == Mnow && shared(p))) &&
 		   readpagemap(pmfd, p, img->st) < 0)
 			goto out;
 	}
 	for(i = 0; i < mm->n; i++){
 		p = &mm->m[i];
-		if(p->saved || (phase != Mall && p->now != (phase == Mnow)))
-			continue;
-		if(savemap(img, p, phase == Mlater ? 0 : from, memfd, buf) < 0)
+		if(inphase(p, phase) && savemap(img, p, phase == Mlater ? 0 : from, memfd, buf) < 0)
 			goto out;
-		p->saved = 1;
 	}
 	r = 0;
 out:

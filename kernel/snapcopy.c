@@ -267,48 +267,45 @@ snapmem(Snap *sn, Group *g, Img *img, int lean, double tstop)
 {
 	static const char *wipe[] = {"wf"};
 	Pstats *st = img->st;
-	Mem *mm;
-	char *maps;
+	pid_t pid = g->t[0].pid;
 	uint64_t *wf = NULL;
-	int i, nwf, r = -1;
+	int i, nwf, phase = Mnow, r = -1;
+	char *maps;
+	Mem *mm;
 
-	mm = memopen(g->t[0].pid, lean);
+	mm = memopen(pid, lean);
 	if(mm == NULL)
 		return -1;
 	for(i = 0; i < sn->nrange; i++)
 		memnow(mm, sn->range[2*i], sn->range[2*i+1]);
-	if(forkcopy(&g->t[0], sn) < 0){
-		/* no copy: read it all in the stop, as a freeze does */
-		endcopy(sn, st);
-		memfree(mm);
-		r = dumpmem(&g->t[0], img, lean);
-		gdetach(g, 0);
-		st->stoppedms = now() - tstop;
-		return r;
-	}
-	/* MADV_DONTFORK maps made since snapprep: not in the copy */
-	maps = proctext(sn->copy, "maps");
-	if(maps != NULL)
+	if(forkcopy(&g->t[0], sn) < 0)
+		phase = Mall;	/* no copy: read it all in the stop, as a freeze does */
+	else{
+		/* MADV_DONTFORK maps made since snapprep: not in the copy */
+		if((maps = proctext(sn->copy, "maps")) == NULL)
+			goto out;
 		memabsent(mm, maps);
-	free(maps);
-	if(maps == NULL || memsave(mm, img, g->t[0].pid, Mnow) < 0){
-		gdetach(g, 0);
-		goto out;
+		free(maps);
 	}
+	i = memsave(mm, img, pid, phase);
 	gdetach(g, 0);
 	st->stoppedms = now() - tstop;
-	st->fromcopy = 1;
-	/* MADV_WIPEONFORK maps made since snapprep: their pages are gone */
-	if(flagged(sn->copy, wipe, 1, &wf, &nwf) < 0)
+	if(i < 0)
 		goto out;
-	for(i = 0; i < nwf; i++)
-		if(memnow(mm, wf[2*i], wf[2*i+1]) > 0){
-			werrstr("process remapped its memory during the snap: try again");
+	if(phase == Mnow){
+		st->fromcopy = 1;
+		/* MADV_WIPEONFORK maps made since snapprep: the copy's are empty */
+		if(flagged(sn->copy, wipe, 1, &wf, &nwf) < 0)
 			goto out;
-		}
-	if(memsave(mm, img, sn->copy, Mlater) < 0 || memclose(mm, img) < 0)
-		goto out;
-	r = 0;
+		for(i = 0; i < nwf; i++)
+			if(memnow(mm, wf[2*i], wf[2*i+1]) > 0){
+				werrstr("process remapped its memory during the snap: try again");
+				goto out;
+			}
+		if(memsave(mm, img, sn->copy, Mlater) < 0)
+			goto out;
+	}
+	r = memclose(mm, img);
 out:
 	free(wf);
 	endcopy(sn, st);
