@@ -1,8 +1,10 @@
 /*
- * pbench [-n runs] [MB ...]: freeze, snap and resume times of a process
- * with an MB MiB heap (0: a small one), each beside a peer measured in
- * the same run: gcore of the same process, and writing the same number
- * of bytes from memory to a file with fsync (the bandwidth bound).
+ * pbench [-n runs] [MB[:TOUCHED] ...]: freeze, snap and resume times of
+ * a process with an MB MiB heap (0: a small one), of which TOUCHED MiB
+ * (default all) are written, each beside a peer measured in the same
+ * run: gcore of the same process, writing the same number of bytes from
+ * memory to a file with fsync (the bandwidth bound), and for the stops
+ * of a snap, fork(2) of a process with as much memory touched.
  * Prints median (min-max) in ms and the ratio of medians.
  */
 #include <errno.h>
@@ -89,6 +91,39 @@ spawn(char **argv)
 	return pid;
 }
 
+/* the peer of a resume: fork+exec of the program, till it has touched its memory ("ready") */
+static double
+touchrun(char **argv)
+{
+	char buf[256];
+	double t = ms();
+	int p[2], n = 0;
+	ssize_t r;
+	pid_t pid;
+
+	if(pipe(p) < 0)
+		die("pipe");
+	pid = fork();
+	if(pid == 0){
+		dup2(p[1], 1);
+		closefrom(3);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while(n < (int)sizeof buf - 1 && (r = read(p[0], buf + n, sizeof buf - 1 - n)) > 0){
+		n += r;
+		buf[n] = 0;
+		if(strstr(buf, "ready") != NULL)
+			break;
+	}
+	t = ms() - t;
+	close(p[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return t;
+}
+
 static double
 gcore(pid_t pid)
 {
@@ -134,12 +169,10 @@ bound(size_t n)
 	return t;
 }
 
-/* clone of the target beside fork() of a process of the same size: this one */
+/* fork() of a process with mb MiB touched, as the target: this one */
 static void
-clonerow(pid_t pid, int mb)
+forks(int mb, Series *fk)
 {
-	Series cl = {0}, fk = {0};
-	Pclone c;
 	char *heap;
 	size_t n = (size_t)mb << 20;
 	pid_t r;
@@ -150,6 +183,27 @@ clonerow(pid_t pid, int mb)
 	if(heap != NULL)
 		memset(heap, 1, n);
 	for(i = 0; i < runs; i++){
+		t = ms();
+		r = fork();
+		if(r == 0)
+			_exit(0);
+		fk->v[fk->n++] = ms() - t;
+		waitpid(r, NULL, 0);
+	}
+	free(heap);
+}
+
+/* clone of the target beside fork() of a process of the same size */
+static void
+clonerow(pid_t pid, Series *fk)
+{
+	Series cl = {0};
+	Pclone c;
+	pid_t r;
+	int i;
+	double t;
+
+	for(i = 0; i < runs; i++){
 		memset(&c, 0, sizeof c);
 		t = ms();
 		r = pclone(pid, &c);
@@ -158,32 +212,55 @@ clonerow(pid_t pid, int mb)
 		cl.v[cl.n++] = ms() - t;
 		kill(r, SIGKILL);
 		waitpid(r, NULL, 0);
-		t = ms();
-		r = fork();
-		if(r == 0)
-			_exit(0);
-		fk.v[fk.n++] = ms() - t;
-		waitpid(r, NULL, 0);
 	}
-	free(heap);
-	row("clone", &cl, "fork", &fk);
+	row("clone", &cl, "fork", fk);
+}
+
+/* until pid has mb MiB resident: its heap is filled */
+static void
+filled(pid_t pid, int mb)
+{
+	char path[64], line[128];
+	long kb;
+	int i;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", pid);
+	for(i = 0; i < 600; i++){
+		kb = 0;
+		if((f = fopen(path, "r")) == NULL)
+			die("target exited");
+		while(fgets(line, sizeof line, f) != NULL)
+			if(sscanf(line, "VmRSS: %ld", &kb) == 1)
+				break;
+		fclose(f);
+		if(kb >= (long)mb << 10)
+			break;
+		usleep(50000);
+	}
+	usleep(200000);
 }
 
 static void
-bench(int mb)
+bench(int mb, int touched)
 {
-	char smb[16], img[256], *argv[] = {"tests/prog/bigheap", smb, NULL};
+	char smb[16], stouched[16], img[256];
+	char *argv[] = {"tests/prog/bigheap", smb, "100000", stouched, NULL};
 	char *small[] = {"tests/prog/counter", NULL};
-	Series fz = {0}, sn = {0}, pause = {0}, gc = {0}, bd = {0}, rs = {0};
+	Series fz = {0}, sn = {0}, pause = {0}, reap = {0}, gc = {0}, bd = {0}, rs = {0}, rl = {0}, fk = {0};
 	Pfreeze o;
 	Pstats st;
-	pid_t pid, r;
+	pid_t pid, gpid, r;
 	int i;
 
 	snprintf(smb, sizeof smb, "%d", mb);
+	snprintf(stouched, sizeof stouched, "%d", touched);
 	snprintf(img, sizeof img, "%s/image", dir);
 	pid = spawn(mb ? argv : small);
-	usleep(mb ? 300000 + mb * 2000 : 200000);
+	/* gcore reads untouched pages too, and maps them: a twin of its own */
+	gpid = spawn(mb ? argv : small);
+	filled(pid, touched);
+	filled(gpid, touched);
 	for(i = 0; i < runs; i++){
 		memset(&o, 0, sizeof o);
 		o.stats = &st;
@@ -192,20 +269,29 @@ bench(int mb)
 			die("snap");
 		sn.v[sn.n++] = st.totalms;
 		pause.v[pause.n++] = st.stoppedms;
+		reap.v[reap.n++] = st.reapms;
 		o.flags = 0;
 		if(pfreeze(pid, img, &o) < 0)
 			die("freeze");
 		fz.v[fz.n++] = st.totalms;
 		pthaw(pid);
-		gc.v[gc.n++] = gcore(pid);
+		gc.v[gc.n++] = gcore(gpid);
 		bd.v[bd.n++] = bound(st.imagesize);
 	}
-	printf("\n%s process: rss %.1f MiB, image %.1f MiB (%.2f x rss)\n", mb ? "large" : "small",
+	forks(touched, &fk);
+	if(mb == 0)
+		printf("\nsmall process");
+	else if(touched < mb)
+		printf("\nheap %d MiB, %d MiB of it touched", mb, touched);
+	else
+		printf("\nheap %d MiB", mb);
+	printf(": rss %.1f MiB, image %.1f MiB (%.2f x rss)\n",
 		st.rss / 1048576.0, st.imagesize / 1048576.0, (double)st.imagesize / (st.rss ? st.rss : 1));
 	row("freeze", &fz, "gcore", &gc);
 	row("snap", &sn, "gcore", &gc);
 	row("freeze", &fz, "write+fsync", &bd);
-	row("snap pause", &pause, "gcore", &gc);
+	row("snap pause", &pause, "fork", &fk);
+	row("snap reap pause", &reap, "fork", &fk);
 	for(i = 0; i < runs; i++){
 		double t = ms();
 
@@ -217,20 +303,46 @@ bench(int mb)
 		waitpid(r, NULL, 0);
 	}
 	rs.n = runs;
+	/* an image that maps its memory rather than copying it in */
+	memset(&o, 0, sizeof o);
+	o.stats = &st;
+	o.flags = Flazy;
+	if(pfreeze(pid, img, &o) < 0)
+		die("freeze -lazy");
+	pthaw(pid);
+	for(i = 0; i < runs; i++){
+		double t = ms();
+
+		r = presume(img, NULL);
+		if(r < 0)
+			die("resume -lazy");
+		rl.v[rl.n++] = ms() - t;
+		kill(r, SIGKILL);
+		waitpid(r, NULL, 0);
+	}
 	{
-		Series ex = {0};
+		Series ex = {0}, tx = {0};
 		char *tr[] = {"/bin/true", NULL};
 
 		for(i = 0; i < runs; i++){
 			double t = ms();
 			waitpid(spawn(tr), NULL, 0);
 			ex.v[ex.n++] = ms() - t;
+			if(mb > 0)
+				tx.v[tx.n++] = touchrun(argv);
 		}
 		row("resume", &rs, "fork+exec", &ex);
+		if(mb > 0)
+			row("resume", &rs, "exec+touch", &tx);
+		row("resume -lazy", &rl, "fork+exec", &ex);
+		if(mb > 0)
+			row("resume -lazy", &rl, "exec+touch", &tx);
 	}
-	clonerow(pid, mb);
+	clonerow(pid, &fk);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+	kill(gpid, SIGKILL);
+	waitpid(gpid, NULL, 0);
 	unlink(img);
 }
 
@@ -283,23 +395,27 @@ raterow(void)
 int
 main(int argc, char **argv)
 {
-	int i = 1;
+	char *s;
+	int i = 1, mb;
 
 	if(argc > 2 && strcmp(argv[1], "-n") == 0){
 		runs = atoi(argv[2]);
 		i = 3;
 	}
 	if(runs < 1 || runs > Maxruns){
-		fprintf(stderr, "usage: pbench [-n runs] [MB ...]\n");
+		fprintf(stderr, "usage: pbench [-n runs] [MB[:TOUCHED] ...]\n");
 		return 1;
 	}
 	if(mkdtemp(dir) == NULL)
 		die("mkdtemp");
 	printf("times in ms, median (min-max) of %d runs\n", runs);
 	if(i == argc)
-		bench(0);
-	for(; i < argc; i++)
-		bench(atoi(argv[i]));
+		bench(0, 0);
+	for(; i < argc; i++){
+		mb = atoi(argv[i]);
+		s = strchr(argv[i], ':');
+		bench(mb, s != NULL && atoi(s + 1) < mb ? atoi(s + 1) : mb);
+	}
 	raterow();
 	rmdir(dir);
 	return 0;

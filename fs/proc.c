@@ -40,6 +40,8 @@ static const struct {
 	{"rss",		offsetof(Pstats, rss),		Ku64},
 	{"stopms",	offsetof(Pstats, stopms),	Kms},
 	{"stoppedms",	offsetof(Pstats, stoppedms),	Kms},
+	{"reapms",	offsetof(Pstats, reapms),	Kms},
+	{"fromcopy",	offsetof(Pstats, fromcopy),	Kint},
 	{"memms",	offsetof(Pstats, memms),	Kms},
 	{"writems",	offsetof(Pstats, writems),	Kms},
 	{"syncms",	offsetof(Pstats, syncms),	Kms},

@@ -15,6 +15,7 @@
 
 enum {
 	Batch	= 8<<20,		/* bytes read per call */
+	Present	= Ppresent,
 	Swapped	= 1ULL<<62,
 	Filepage	= 1ULL<<61,	/* page cache or shared: not changed privately */
 };
@@ -26,6 +27,12 @@ struct Map {
 	char	path[4096];
 	uint64_t	ino;
 	uint64_t	*pm;	/* pagemap entries */
+	int	now;	/* a snap reads it from the process in the stop, not from the copy */
+};
+
+struct Mem {
+	Map	*m;
+	int	n;
 };
 
 static const struct {
@@ -166,59 +173,44 @@ wanted(Map *p, uint64_t i)
 		return 1;	/* kept whole: a restore on another kernel redirects its entry points */
 	case Vfile:
 		/* the contents travel with the image: all of it, but unreadable gaps */
-		return p->v.prot != PROT_NONE || (e & Ppresent);
+		return p->v.prot != PROT_NONE || (e & Present);
 	case Vlean:
-		return (e & Ppresent) && !(e & Filepage);
+		return (e & Present) && !(e & Filepage);
 	case Vanon:
 	case Vstack:
 	case Vshanon:
 	case Vsysv:
-		return (e & (Ppresent|Swapped)) != 0;
+		return (e & (Present|Swapped)) != 0;
 	}
 	return 0;
 }
 
+/* the pagemap of p, from pid's pagemap fd (and shared memory's own, pid's map_files) */
 static int
-readpagemap(pid_t pid, Map *m, int n, Pstats *st)
+readpagemap(int fd, pid_t pid, Map *p, Pstats *st)
 {
-	char path[64];
-	int fd, i;
 	uint64_t np, j;
-	ssize_t r;
 
-	snprintf(path, sizeof path, "/proc/%d/pagemap", pid);
-	fd = open(path, O_RDONLY|O_CLOEXEC);
-	if(fd < 0){
-		werrstr("process exited");
+	if(p->pm != NULL || p->v.kind == Vvvar || p->v.kind == Vvclock)
+		return 0;
+	np = (p->v.end - p->v.start) / Ipage;
+	p->pm = calloc(np, 8);
+	if(p->pm == NULL){
+		werrstr("out of memory");
 		return -1;
 	}
-	for(i = 0; i < n; i++){
-		if(m[i].v.kind == Vvvar || m[i].v.kind == Vvclock)
-			continue;
-		np = (m[i].v.end - m[i].v.start) / Ipage;
-		m[i].pm = calloc(np, 8);
-		if(m[i].pm == NULL){
-			close(fd);
-			werrstr("out of memory");
-			return -1;
-		}
-		r = pread(fd, m[i].pm, np * 8, m[i].v.start / Ipage * 8);
-		if(r != (ssize_t)(np * 8)){
-			close(fd);
-			werrstr("cannot read pagemap");
-			return -1;
-		}
-		/* others' pages too */
-		if(m[i].v.kind == Vshanon || m[i].v.kind == Vsysv)
-			shmpages(pid, &m[i].v, m[i].pm);
-		for(j = 0; j < np; j++)
-			if(wanted(&m[i], j)){
-				st->pagestotal++;
-				if(m[i].pm[j] & Ppresent)
-					st->rss += Ipage;
-			}
+	if(pread(fd, p->pm, np * 8, p->v.start / Ipage * 8) != (ssize_t)(np * 8)){
+		werrstr("cannot read pagemap");
+		return -1;
 	}
-	close(fd);
+	if(p->v.kind == Vshanon || p->v.kind == Vsysv)
+		shmpages(pid, &p->v, p->pm);	/* others' pages too */
+	for(j = 0; j < np; j++)
+		if(wanted(p, j)){
+			st->pagestotal++;
+			if(p->pm[j] & Present)
+				st->rss += Ipage;
+		}
 	return 0;
 }
 
@@ -234,13 +226,19 @@ iszero(const char *p)
 	return acc == 0;
 }
 
-/* read npages at addr into buf: fast path, then /proc/pid/mem for what it refuses */
+/*
+ * read npages at addr into buf: process_vm_readv, or /proc/pid/mem when
+ * pid is 0 (a forked copy: the pins of process_vm_readv would unshare,
+ * that is copy, every page it shares with the process; /proc/pid/mem
+ * does not pin); then page by page for what the one call refuses
+ */
 static int
 readpages(pid_t pid, int memfd, uint64_t addr, char *buf, uint64_t np)
 {
 	uint64_t i;
 
-	if(tread(pid, addr, buf, np * Ipage) == 0)
+	if(pid > 0 ? tread(pid, addr, buf, np * Ipage) == 0 :
+	   pread(memfd, buf, np * Ipage, addr) == (ssize_t)(np * Ipage))
 		return 0;
 	for(i = 0; i < np; i++)
 		if(pread(memfd, buf + i*Ipage, Ipage, addr + i*Ipage) != Ipage)
@@ -270,12 +268,12 @@ putrun(Img *img, Map *p, uint64_t addr, const char *buf, uint64_t np)
 
 /* pages [i, i+np) of p, all wanted: read, drop zero pages, write */
 static int
-savechunk(Img *img, Map *p, int memfd, char *buf, uint64_t i, uint64_t np)
+savechunk(Img *img, Map *p, pid_t from, int memfd, char *buf, uint64_t i, uint64_t np)
 {
 	uint64_t addr = p->v.start + i*Ipage, j, first;
 	int keepzero = p->v.kind == Vlean || p->v.kind == Vvdso;
 
-	readpages(img->hdr.pid, memfd, addr, buf, np);
+	readpages(from, memfd, addr, buf, np);
 	first = 0;
 	for(j = 0; j < np; j++){
 		if(keepzero || !iszero(buf + j*Ipage))
@@ -292,7 +290,7 @@ savechunk(Img *img, Map *p, int memfd, char *buf, uint64_t i, uint64_t np)
 }
 
 static int
-savemap(Img *img, Map *p, int memfd, char *buf)
+savemap(Img *img, Map *p, pid_t from, int memfd, char *buf)
 {
 	uint64_t np = (p->v.end - p->v.start) / Ipage, i, j;
 
@@ -305,7 +303,7 @@ savemap(Img *img, Map *p, int memfd, char *buf)
 		}
 		for(j = i; j < np && j - i < Batch/Ipage && wanted(p, j); j++)
 			;
-		if(savechunk(img, p, memfd, buf, i, j - i) < 0)
+		if(savechunk(img, p, from, memfd, buf, i, j - i) < 0)
 			return -1;
 	}
 	return 0;
@@ -359,46 +357,166 @@ findfile(Img *img, Map *m, int i)
 	return addfile(img, &m[i]);
 }
 
-int
-dumpmem(Tracee *t, Img *img, int lean)
+Mem *
+memopen(pid_t pid, int lean)
 {
-	Map *m = NULL;
-	int n = 0, i, memfd = -1, r = -1;
-	char path[64], *buf = NULL;
+	Mem *mm;
 
-	if(parsemaps(t->pid, &m, &n, lean) < 0)
-		return -1;
-	if(readpagemap(t->pid, m, n, img->st) < 0)
-		goto out;
-	snprintf(path, sizeof path, "/proc/%d/mem", t->pid);
+	mm = calloc(1, sizeof *mm);
+	if(mm == NULL){
+		werrstr("out of memory");
+		return NULL;
+	}
+	if(parsemaps(pid, &mm->m, &mm->n, lean) < 0){
+		free(mm);
+		return NULL;
+	}
+	return mm;
+}
+
+/* maps within [start, end) are read from the process in the stop; returns how many were not yet */
+int
+memnow(Mem *mm, uint64_t start, uint64_t end)
+{
+	int i, k = 0;
+
+	for(i = 0; i < mm->n; i++)
+		if(mm->m[i].v.start >= start && mm->m[i].v.end <= end && !mm->m[i].now){
+			mm->m[i].now = 1;
+			k++;
+		}
+	return k;
+}
+
+/* maps a copy's maps text lacks (MADV_DONTFORK) are read from the process */
+void
+memabsent(Mem *mm, const char *copymaps)
+{
+	char line[48];
+	int i, n;
+
+	for(i = 0; i < mm->n; i++){
+		n = snprintf(line, sizeof line, "\n%lx-%lx ", mm->m[i].v.start, mm->m[i].v.end);
+		if(strncmp(copymaps, line + 1, n - 1) != 0 && strstr(copymaps, line) == NULL)
+			mm->m[i].now = 1;
+	}
+}
+
+/* a fork shares these: their pages present are the process's, not the copy's */
+static int
+shared(Map *p)
+{
+	return p->perms[3] == 's';
+}
+
+/* shared maps are read in the stop: what other processes write to them later is not the snapshot's */
+void
+memnowshared(Mem *mm)
+{
+	int i;
+
+	for(i = 0; i < mm->n; i++)
+		if(shared(&mm->m[i]))
+			mm->m[i].now = 1;
+}
+
+/* the maps whose pages a phase saves */
+static int
+inphase(Map *p, int phase)
+{
+	return phase == Mall || p->now == (phase == Mnow);
+}
+
+/*
+ * The pages of the maps of this phase, read from pid from: Mall, every
+ * map; Mnow, the maps marked now (and the pagemap of shared ones, which
+ * a copy does not have); Mlater, the rest.
+ */
+int
+memsave(Mem *mm, Img *img, pid_t from, int phase)
+{
+	char path[64], *buf = NULL;
+	int i, pmfd, memfd, r = -1;
+	Map *p;
+
+	snprintf(path, sizeof path, "/proc/%d/pagemap", from);
+	pmfd = open(path, O_RDONLY|O_CLOEXEC);
+	snprintf(path, sizeof path, "/proc/%d/mem", from);
 	memfd = open(path, O_RDONLY|O_CLOEXEC);
 	buf = mmap(NULL, Batch, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0);
-	if(memfd < 0 || buf == MAP_FAILED){
+	if(pmfd < 0 || memfd < 0 || buf == MAP_FAILED){
 		buf = NULL;
 		werrstr("process exited");
 		goto out;
 	}
-	for(i = 0; i < n; i++){
-		if(m[i].path[0] != 0 && m[i].path[0] != '[')
-			m[i].v.path = imgstr(img, m[i].path);
-		if(m[i].v.kind == Vlean && findfile(img, m, i) < 0)
-			goto out;
-		if(m[i].v.kind == Vsysv && addshm(img, &m[i].v, m[i].ino) < 0)
-			goto out;
-		if(savemap(img, &m[i], memfd, buf) < 0)
-			goto out;
-		if(bufadd(&img->vma, &m[i].v, sizeof m[i].v) < 0)
+	/* all the pagemaps first: pagestotal is whole before pagesdone moves */
+	for(i = 0; i < mm->n; i++){
+		p = &mm->m[i];
+		if((inphase(p, phase) || (phase == Mnow && shared(p))) &&
+		   readpagemap(pmfd, from, p, img->st) < 0)
 			goto out;
 	}
-	img->st->vmas = n;
+	for(i = 0; i < mm->n; i++){
+		p = &mm->m[i];
+		if(inphase(p, phase) && savemap(img, p, phase == Mlater ? 0 : from, memfd, buf) < 0)
+			goto out;
+	}
 	r = 0;
 out:
-	for(i = 0; i < n; i++)
-		free(m[i].pm);
-	free(m);
 	if(buf != NULL)
 		munmap(buf, Batch);
 	if(memfd >= 0)
 		close(memfd);
+	if(pmfd >= 0)
+		close(pmfd);
+	return r;
+}
+
+/* the table of maps, in address order, once their pages are saved */
+int
+memclose(Mem *mm, Img *img)
+{
+	Map *m = mm->m;
+	int i;
+
+	for(i = 0; i < mm->n; i++){
+		if(m[i].path[0] != 0 && m[i].path[0] != '[')
+			m[i].v.path = imgstr(img, m[i].path);
+		if(m[i].v.kind == Vlean && findfile(img, m, i) < 0)
+			return -1;
+		if(m[i].v.kind == Vsysv && addshm(img, &m[i].v, m[i].ino) < 0)
+			return -1;
+		if(bufadd(&img->vma, &m[i].v, sizeof m[i].v) < 0)
+			return -1;
+	}
+	img->st->vmas = mm->n;
+	return 0;
+}
+
+void
+memfree(Mem *mm)
+{
+	int i;
+
+	if(mm == NULL)
+		return;
+	for(i = 0; i < mm->n; i++)
+		free(mm->m[i].pm);
+	free(mm->m);
+	free(mm);
+}
+
+/* the whole of it, the process stopped */
+int
+dumpmem(Tracee *t, Img *img, int lean)
+{
+	Mem *mm;
+	int r;
+
+	mm = memopen(t->pid, lean);
+	if(mm == NULL)
+		return -1;
+	r = memsave(mm, img, t->pid, Mall) < 0 || memclose(mm, img) < 0 ? -1 : 0;
+	memfree(mm);
 	return r;
 }

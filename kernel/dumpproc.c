@@ -152,13 +152,26 @@ gone:
 	return -1;
 }
 
+/*
+ * The actions of the signals caught or ignored, and SIGCHLD's; each is
+ * one injected call, and a stop should be short.  The rest are SIG_DFL,
+ * whose flags and mask do nothing, and are saved as zero: SIG_DFL too.
+ */
 static int
 dumpsignals(Tracee *t, Img *m, uint64_t scratch)
 {
+	char cgt[32], ign[32];
+	uint64_t set;
 	int sig;
 
+	if(statusline(t->pid, "SigCgt", cgt, sizeof cgt) < 0 ||
+	   statusline(t->pid, "SigIgn", ign, sizeof ign) < 0){
+		werrstr("process exited");
+		return -1;
+	}
+	set = strtoull(cgt, NULL, 16) | strtoull(ign, NULL, 16) | 1ULL << (SIGCHLD - 1);
 	for(sig = 1; sig <= Nsig; sig++){
-		if(sig == 9 || sig == 19)
+		if(sig == 9 || sig == 19 || !(set & 1ULL << (sig - 1)))
 			continue;
 		if(ask(t, scratch, &m->sig[sig-1], sizeof m->sig[0], SYS_rt_sigaction, sig, 0, scratch, 8) < 0)
 			return -1;

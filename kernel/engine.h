@@ -25,6 +25,7 @@ struct Tracee {
 	uint64_t	sysaddr;	/* a syscall instruction to inject at */
 	int	stopped;	/* reached its stop */
 	int	stopsig;	/* SIGTRAP, or the signal of a group stop */
+	pid_t	born;		/* a child an injected clone made (traced if the options say so) */
 };
 
 /* all the threads of a process, the main one first */
@@ -114,6 +115,7 @@ int	dumpmem(Tracee *t, Img *m, int lean);
 int	dumpfds(pid_t pid, Img *m, const char *skipdir);
 int	anonfd(pid_t pid, int fd, const char *link, const char *info, Ifd *f, Img *m);
 int	treefds(Tree *t, Img *m);	/* what the processes share: treeimg.c */
+int	treemem(Tree *t, Img *m);
 int	pipefd(pid_t pid, int fd, uint64_t ino, Ifd *f, Img *m);
 int	pipedata(pid_t pid, int fd, Ifd *f, Img *m);
 int	peerfd(pid_t pid, int fd);
@@ -125,5 +127,27 @@ int	inotify1(pid_t pid, int fd, const char *info, Ifd *f, Img *m);
 int	unixdgram1(int dup, int fd, Ifd *f, Img *m);
 int	inet1(int s, int fd, int domain, int type, Ifd *f, Img *m);	/* inetfds.c */
 int	ptm1(pid_t pid, int fd, Ifd *f, Img *m);	/* ptyfds.c */
+
+/* dumpmem.c in parts, for a snap that reads most of it from a copy */
+enum {
+	Mall,		/* every map, from the process */
+	Mnow,		/* the maps marked now, from the process, in the stop */
+	Mlater,		/* the rest, from the copy */
+};
+typedef struct Mem Mem;
+Mem	*memopen(pid_t pid, int lean);	/* the maps of pid as they are */
+int	memnow(Mem *mm, uint64_t start, uint64_t end);
+void	memabsent(Mem *mm, const char *copymaps);
+void	memnowshared(Mem *mm);
+int	memsave(Mem *mm, Img *m, pid_t from, int phase);
+int	memclose(Mem *mm, Img *m);
+void	memfree(Mem *mm);
+
+/* snapcopy.c: a snap's memory read from a forked copy */
+typedef struct Snap Snap;
+Snap	*snapprep(pid_t pid);	/* before the stop */
+int	snapstop(Snap *sn, Group *g, Img *m, int lean, double tstop);	/* lets g go */
+int	snaprest(Snap *sn, Img *m);
+void	snapfree(Snap *sn);
 
 double	now(void);	/* ms */

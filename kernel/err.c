@@ -37,6 +37,7 @@ static const struct {
 	{"did not stop",		ETIMEDOUT},
 	{"not frozen",			EINVAL},
 	{"out of memory",		ENOMEM},
+	{"try again",			EAGAIN},
 };
 
 char *

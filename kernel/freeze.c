@@ -83,42 +83,81 @@ commit(Img *m, const char *tmp, const char *path)
 	return 0;
 }
 
-/* each process's own part: threads and state, memory, fds */
-static int
-dumpone(Member *mb, Img *m, Pfreeze *opt)
-{
-	if(dumpproc(mb->g, m) < 0 || dumpmem(&mb->g->t[0], m, opt->flags & Flean) < 0 ||
-	   dumpfds(mb->pid, m, opt->skipdir) < 0)
-		return -1;
-	return 0;
-}
-
-/* the others first, the root last: its fd kinds are the ones stats shows */
-static int
-dumptree(Tree *t, Img *m, Pfreeze *opt)
+/* a process of the tree: its header and its share of the image file */
+static void
+setimg(Tree *t, Img *m, int k)
 {
 	char comm[16];
+
+	if(k == 0)
+		return;
+	m[k].hdr = m[0].hdr;
+	m[k].hdr.pid = t->m[k].pid;
+	if(procstr(t->m[k].pid, "comm", comm, sizeof comm) == 0)
+		memcpy(m[k].hdr.comm, comm, sizeof comm);
+	m[k].fd = m[0].fd;
+	m[k].st = m[0].st;
+}
+
+/*
+ * Every process's threads, state and fds while all are stopped, and
+ * what they share; then their memory, page data streamed in turn.  A
+ * snap has each fork a copy and lets it go, then reads the rest of
+ * each one's memory from its copy (snapcopy.c); sn[0], the root's, was
+ * prepared before the stop.
+ * The others first, the root last: its fd kinds are the ones stats shows.
+ */
+static int
+dumptree(Tree *t, Img *m, Pfreeze *opt, Snap **sn, double tstop)
+{
 	uint64_t off = m[0].off;
-	int k;
+	int k, lean = opt->flags & Flean;
+	Member *mb;
 
 	for(k = t->n - 1; k >= 0; k--){
-		if(t->m[k].zombie)
+		mb = &t->m[k];
+		if(mb->zombie)
 			continue;
-		if(k > 0){
-			m[k].hdr = m[0].hdr;
-			m[k].hdr.pid = t->m[k].pid;
-			if(procstr(t->m[k].pid, "comm", comm, sizeof comm) == 0)
-				memcpy(m[k].hdr.comm, comm, sizeof comm);
-			m[k].fd = m[0].fd;
-			m[k].st = m[0].st;
-		}
+		setimg(t, m, k);
+		if(dumpproc(mb->g, &m[k]) < 0 || dumpfds(mb->pid, &m[k], opt->skipdir) < 0)
+			return -1;
+		m[0].st->threads += mb->g->n;
+	}
+	if(treecheck(t) < 0 || treefds(t, m) < 0)
+		return -1;
+	for(k = t->n - 1; k >= 0; k--){
+		mb = &t->m[k];
+		if(mb->zombie)
+			continue;
+		if(sn != NULL && sn[k] == NULL && (sn[k] = snapprep(mb->pid)) == NULL)
+			return -1;
 		m[k].off = off;
-		if(dumpone(&t->m[k], &m[k], opt) < 0)
+		if(sn != NULL ? snapstop(sn[k], mb->g, &m[k], lean, tstop) < 0 : dumpmem(&mb->g->t[0], &m[k], lean) < 0)
 			return -1;
 		off = m[k].off;
-		m[0].st->threads += t->m[k].g->n;
 	}
-	return treecheck(t) < 0 || treefds(t, m) < 0 ? -1 : 0;
+	/* all let go: the rest of each one's memory from its copy */
+	for(k = t->n - 1; sn != NULL && k >= 0; k--){
+		if(t->m[k].zombie)
+			continue;
+		m[k].off = off;
+		if(snaprest(sn[k], &m[k]) < 0)
+			return -1;
+		off = m[k].off;
+	}
+	return treemem(t, m);
+}
+
+static void
+freesnaps(Snap **sn, int n)
+{
+	int k;
+
+	if(sn == NULL)
+		return;
+	for(k = 0; k < n; k++)
+		snapfree(sn[k]);
+	free(sn);
 }
 
 static void
@@ -139,9 +178,10 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 {
 	Tree *t;
 	Img *m = NULL;
+	Snap **sn = NULL;
 	Pstats local, *st;
 	char tmp[PATH_MAX + 8];
-	double t0, tstop;
+	double t0, tseize, tstop;
 	int k, snap = opt->flags & Fsnap;
 
 	st = opt->stats != NULL ? opt->stats : &local;
@@ -153,9 +193,11 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 	}
 	t = calloc(1, sizeof *t);
 	m = calloc(Nmember, sizeof *m);
-	if(t == NULL || m == NULL){
+	sn = snap ? calloc(Nmember, sizeof *sn) : NULL;
+	if(t == NULL || m == NULL || (snap && sn == NULL)){
 		free(t);
 		free(m);
+		free(sn);
 		werrstr("out of memory");
 		return -1;
 	}
@@ -170,6 +212,10 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 	   roomfor(path, strtoull(tmp, NULL, 10) * 1024 + (1<<20)) < 0)
 		goto fail;
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	/* all that can be done before the stop is, to keep it short */
+	if((snap && (sn[0] = snapprep(pid)) == NULL) || imgcreate(&m[0], tmp) < 0)
+		goto fail;
+	tseize = now();
 	if(treeseize(t, pid, opt->flags & Fsingle, opt) < 0){
 		if(procstr(pid, "wchan", tmp, sizeof tmp) == 0 && strstr(tmp, "fuse") != NULL)
 			werrstr("process is blocked in a fuse request and cannot stop");
@@ -177,18 +223,14 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 	}
 	st->procs = t->n;
 	tstop = now();
-	st->stopms = tstop - t0;
+	st->stopms = tstop - tseize;
 	if(opt->flags & Flean)
 		m[0].hdr.flags |= Hlean;
 	if(opt->flags & Flazy)
 		m[0].hdr.flags |= Hlazy;
-	if(imgcreate(&m[0], tmp) < 0 || dumptree(t, m, opt) < 0)
+	if(dumptree(t, m, opt, sn, tstop) < 0)
 		goto fail;
 	st->memms = now() - tstop;
-	if(snap){
-		treedetach(t, 0);
-		st->stoppedms = now() - tstop;
-	}
 	if(imgfinish(m, t->n) < 0)
 		goto fail;
 	st->writems = now() - tstop - st->memms;
@@ -200,6 +242,7 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 		st->stoppedms = now() - tstop;
 	}
 	freeimgs(m, t->n);
+	freesnaps(sn, Nmember);
 	free(t);
 	st->totalms = now() - t0;
 	return 0;
@@ -208,6 +251,7 @@ fail:
 	if(m[0].fd >= 0)
 		unlink(tmp);
 	freeimgs(m, t->n > 0 ? t->n : 1);
+	freesnaps(sn, Nmember);
 	free(t);
 	return -1;
 }

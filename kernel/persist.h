@@ -29,6 +29,8 @@ struct Pstats {
 	uint64_t	rss;		/* resident bytes of the target */
 	double	stopms;		/* seize and stop every thread */
 	double	stoppedms;	/* how long the target was held stopped */
+	double	reapms;		/* snap: the second stop, to reap the copy */
+	int	fromcopy;	/* snap: memory was read from a copy */
 	double	memms;		/* read memory */
 	double	writems;	/* write image */
 	double	syncms;		/* fsync + rename */

@@ -187,6 +187,7 @@ twait(Tracee *t, int ms)
 static int
 tosyscall(Tracee *t)
 {
+	unsigned long msg;
 	int st, sig;
 
 	for(;;){
@@ -199,6 +200,9 @@ tosyscall(Tracee *t)
 		sig = WSTOPSIG(st);
 		if(sig == (SIGTRAP|0x80))
 			return 0;
+		if((st>>16 == PTRACE_EVENT_CLONE || st>>16 == PTRACE_EVENT_FORK) &&
+		   ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &msg) == 0)
+			t->born = msg;
 		if(st>>16 == 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE)){
 			/* our injection faulted: never let the thread see it */
 			werrstr("injected system call faulted");

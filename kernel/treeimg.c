@@ -345,12 +345,18 @@ members(Tree *t, Img *m)
 	return 0;
 }
 
+/* while all are stopped: what the fds share */
 int
 treefds(Tree *t, Img *m)
 {
 	slaves(t, m);
 	fifos(t, m);
-	if(stdpipes(t, m) < 0 || ends(t, m) < 0 || shares(t, m) < 0 || shms(t, m) < 0)
-		return -1;
-	return members(t, m);
+	return stdpipes(t, m) < 0 || ends(t, m) < 0 || shares(t, m) < 0 ? -1 : 0;
+}
+
+/* once the memory is read: what the maps share, and the table of processes */
+int
+treemem(Tree *t, Img *m)
+{
+	return shms(t, m) < 0 ? -1 : members(t, m);
 }

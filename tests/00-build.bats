@@ -37,7 +37,7 @@ teardown() {
 }
 
 @test "test programs are built" {
-	for p in primes counter sleeper sighandler static pidcheck bigheap imgcpu; do
+	for p in primes counter sleeper sighandler static pidcheck bigheap imgcpu churn forkmaps; do
 		[ -x "$PROG/$p" ] || fail "no $PROG/$p"
 	done
 	run readelf -l "$PROG/static"

@@ -161,7 +161,7 @@ procs() {
 		sleep 0.1
 	done
 	not alive "$RESUME_PID" || fail "make still running: $(tail -3 "$T/out")"
-	eq "$(sort "$T/out" | uniq | wc -l)" 40
+	eq "$(sort "$T/out" | uniq | wc -l)" 40 || fail "$(sort "$T/out" | uniq -c | sort -n | tail -5; grep -v "^t[0-9]" "$T/out")"
 	eq "$(wc -l <"$T/out")" 40
 	not grep -q 'make:' "$T/resumed.out"
 }

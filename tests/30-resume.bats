@@ -150,6 +150,25 @@ resumed() {
 	awk -v n="$N0" 'NR > n && $4 < 1 { exit 1 }' "$T/out"
 }
 
+@test "signals caught, ignored and left default keep their dispositions" {
+	# USR2 ignored from before the exec, USR1 caught by sighandler itself
+	spawn bash -c 'trap "" USR2; exec "$0"' "$PROG/sighandler" >"$T/out"
+	OLD_PID=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	want=$(grep -E '^Sig(Cgt|Ign)' /proc/$OLD_PID/status)
+	ign=$(awk '/^SigIgn/ { print $2 }' /proc/$OLD_PID/status)
+	(( 0x$ign & 1 << 11 )) || fail "USR2 not ignored: $want"
+	frozen "$T/out" 5
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((N0 + 3))
+	eq "$(grep -E '^Sig(Cgt|Ign)' /proc/$RESUME_PID/status)" "$want"
+	kill -USR2 "$RESUME_PID"
+	kill -USR1 "$RESUME_PID"
+	wait_for 'usr1 1$' "$T/out"
+	alive "$RESUME_PID"
+	kill9 "$RESUME_PID"
+}
+
 @test "a static binary resumes" {
 	spawn "$PROG/static" "$T/out"
 	OLD_PID=$SPAWN_PID

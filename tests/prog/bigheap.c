@@ -1,8 +1,10 @@
 /*
- * bigheap MB [delay_us]: malloc MB MiB and fill it with a known pattern
- * (each 64-bit word is a function of its offset), print "ready", then
- * for ever verify one 16 MiB region at a time, going round the heap, and
- * print "alive N".  A wrong word prints "FAIL offset" and exits 1.
+ * bigheap MB [delay_us [touched_mb]]: malloc MB MiB and fill it (or
+ * its first touched_mb MiB: the rest is never touched) with a known
+ * pattern (each 64-bit word is a function of its offset), print "ready",
+ * then for ever verify one 16 MiB region at a time, going round what it
+ * filled, and print "alive N".  A wrong word prints "FAIL offset" and
+ * exits 1.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -22,19 +24,22 @@ pat(uint64_t off)
 int
 main(int argc, char **argv)
 {
-	uint64_t *heap, i, nw, per, at;
+	uint64_t *heap, i, nw, per, at, mb;
 	long n;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if(argc < 2 || argc > 3 || atol(argv[1]) <= 0){
-		fprintf(stderr, "usage: bigheap mb [delay_us]\n");
+	if(argc < 2 || argc > 4 || atol(argv[1]) <= 0){
+		fprintf(stderr, "usage: bigheap mb [delay_us [touched_mb]]\n");
 		return 2;
 	}
-	nw = (uint64_t)atol(argv[1]) << 20 >> 3;
-	if((heap = malloc(nw * 8)) == NULL){
+	mb = atol(argv[1]);
+	if((heap = malloc(mb << 20)) == NULL){
 		perror("malloc");
 		return 1;
 	}
+	if(argc > 3 && atol(argv[3]) > 0 && (uint64_t)atol(argv[3]) < mb)
+		mb = atol(argv[3]);
+	nw = mb << 20 >> 3;
 	for(i = 0; i < nw; i++)
 		heap[i] = pat(i*8);
 	printf("ready\n");

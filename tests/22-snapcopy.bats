@@ -1,0 +1,132 @@
+#!/usr/bin/env bats
+# snap by a copy: the process is held only while it forks; its memory
+# is read from the copy, which never runs and leaves nothing behind.
+
+load helper
+
+# sfield NAME: a line of the stats of $pid
+sfield() {
+	awk -v k="$1" '$1 == k { print $2 }' "$PERSIST/$pid/stats"
+}
+
+# nochild: the process has no child left, not even a zombie
+nochild() {
+	eq "$(cat /proc/$pid/task/*/children)" ""
+}
+
+# snap_resume THREADS CMD...: CMD (THREADS threads), its output in out,
+# snapped by a copy once it has 3 lines, runs on and is killed; its
+# image resumes, output in resumed.out, until 5 lines (RESUME_PID is
+# left running)
+snap_resume() {
+	local n=$1
+
+	shift
+	spawn_piped "$T/out" "$@"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	ctl "$pid" snap
+	cp "$PERSIST/$pid/image" "$T/img"
+	eq "$(sfield fromcopy)" 1
+	eq "$(sfield threads)" "$n"
+	nochild
+	growing "$T/out"
+	kill9 "$pid"
+	not grep FAIL "$T/out" || fail "$(grep FAIL "$T/out")"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/resumed.out" 5
+}
+
+@test "snap of 256 MiB: a short stop, the process runs on, the image resumes with memory exact" {
+	spawn_piped "$T/out" "$PROG/churn" 256
+	pid=$SPAWN_PID
+	wait_for '^pass 1$' "$T/out" 60
+	ctl "$pid" snap
+	cp "$PERSIST/$pid/image" "$T/img"
+	eq "$(sfield fromcopy)" 1
+	# the old stop read it all: 165 ms and more on this machine
+	awk -v ms="$(sfield stoppedms)" 'BEGIN { exit !(ms < 60) }' ||
+	    fail "stopped $(sfield stoppedms) ms"
+	[ -n "$(sfield reapms)" ]
+	[ "$(sfield pageswritten)" -gt 65536 ]
+	nochild
+	# churn checks every page before it writes it: FAIL if the copy's pages were not its own
+	n=$(grep -c '^pass' "$T/out")
+	wait_for "^pass $((n + 2))\$" "$T/out" 60
+	kill9 "$pid"
+	not grep FAIL "$T/out" || fail "$(grep FAIL "$T/out")"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/resumed.out" 2 60
+	kill9 "$RESUME_PID"
+	not grep FAIL "$T/resumed.out" || fail "$(grep FAIL "$T/resumed.out")"
+	grep -q '^pass' "$T/resumed.out"
+}
+
+@test "snap: MADV_DONTFORK and MADV_WIPEONFORK maps are taken from the process" {
+	snap_resume 1 "$PROG/forkmaps"
+	kill9 "$RESUME_PID"
+	not grep FAIL "$T/resumed.out" || fail "$(cat "$T/resumed.out")"
+	grep -q '^ok' "$T/resumed.out"
+}
+
+@test "snap by a copy of a multithreaded process: all threads run on, the image resumes them" {
+	snap_resume 5 "$PROG/threads" 4
+	eq "$(awk '/^Threads/ { print $2 }' /proc/$RESUME_PID/status)" 5
+	kill9 "$RESUME_PID"
+	not grep FAIL "$T/resumed.out" || fail "$(grep FAIL "$T/resumed.out")"
+}
+
+@test "snap of a process that cannot fork reads its memory in the stop" {
+	# one process is all uid 65534 may have: the injected fork fails
+	spawn prlimit --nproc=1 setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    "$PROG/counter" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	eq "$(stat -c %u /proc/$pid)" 65534
+	ctl "$pid" snap
+	eq "$(sfield fromcopy)" 0
+	check_image "$PERSIST/$pid/image"
+	nochild
+	growing "$T/out"
+	kill9 "$pid"
+	check_counter "$T/out" 0 3
+}
+
+@test "persistfs killed in a snap: the process runs on unchanged, the copy dies" {
+	spawn_piped "$T/out" "$PROG/churn" 256
+	pid=$SPAWN_PID
+	wait_for '^pass 1$' "$T/out" 60
+	(ctl "$pid" snap 2>/dev/null) &
+	req=$!
+	kids=
+	for ((i = 0; i < 1000; i++)); do
+		kids=$(cat /proc/$pid/task/*/children)
+		[ -z "$kids" ] || break
+		sleep 0.005
+	done
+	[ -n "$kids" ] || fail "no copy seen"
+	kill -9 "$PFS_PID"
+	wait "$req" || true
+	for ((i = 0; i < 50; i++)); do
+		[ "$(awk '/^TracerPid/ { print $2 }' /proc/$pid/status)" = 0 ] && break
+		sleep 0.1
+	done
+	eq "$(awk '/^TracerPid/ { print $2 }' /proc/$pid/status)" 0
+	# the copy: a zombie only, held by the process (its exit signal is 0)
+	for k in $kids; do
+		s=$(pstate "$k") || s=gone
+		[[ $s == Z || $s == gone ]] || fail "copy $k is $s"
+	done
+	n=$(grep -c '^pass' "$T/out")
+	wait_for "^pass $((n + 2))\$" "$T/out" 60
+	not grep FAIL "$T/out" || fail "$(grep FAIL "$T/out")"
+	# which goes when the process does
+	kill9 "$pid"
+	for k in $kids; do
+		for ((i = 0; i < 50; i++)); do
+			[ -e "/proc/$k" ] || break
+			sleep 0.1
+		done
+		[ ! -e "/proc/$k" ] || fail "copy $k left: $(pstate "$k")"
+	done
+}
