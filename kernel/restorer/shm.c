@@ -83,7 +83,7 @@ int
 attachshm(Ivma *v)
 {
 	Isysv *s = (Isysv *)((char *)sect(Sblob, 0) + v->file);
-	long id = -1;
+	long id = -1, other;
 	int i, fresh = 0;
 
 	for(i = 0; i < nmade; i++)
@@ -97,13 +97,17 @@ attachshm(Ivma *v)
 		wantid(s->shmid);
 		id = sys3(SYS_shmget, s->key, s->size, IPC_CREAT|IPC_EXCL|(s->mode & 0777));
 		wantid(-1);	/* used, or not to be left for another */
-		if(id < 0)
+		fresh = 1;
+		/* another process of the image made it first */
+		if(id == -EEXIST && same(other = sys3(SYS_shmget, s->key, 0, 0), s)){
+			id = other;
+			fresh = 0;
+		}else if(id < 0)
 			fail("cannot make the SysV segment again", id == -EEXIST ? "its key is taken" : 0);
-		if(nmade < (int)(sizeof made/sizeof made[0])){
+		if(fresh && nmade < (int)(sizeof made/sizeof made[0])){
 			made[nmade].old = s->shmid;
 			made[nmade++].id = id;
 		}
-		fresh = 1;
 	}
 	if(sys3(SYS_shmat, id, v->start, 0) != (long)v->start)
 		fail("cannot attach the SysV segment", 0);
