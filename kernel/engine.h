@@ -53,6 +53,7 @@ struct Member {
 	pid_t	pid, ppid, pgid, sid;
 	int	parent;		/* index, -1 for the root */
 	int	zombie;
+	int	stopped;	/* in a job-control stop when found */
 	int	status;		/* a zombie's wait status */
 	uint64_t	tty;		/* controlling terminal (dev), 0 none */
 	pid_t	tpgid;		/* its foreground group */

@@ -41,6 +41,7 @@ describe1(Member *m)
 	m->tty = f[3];		/* field 7: tty_nr */
 	m->tpgid = f[4];	/* field 8 */
 	m->zombie = state[0] == 'Z';
+	m->stopped = state[0] == 'T';
 	m->status = f[48];	/* field 52: exit_code */
 	return 0;
 }

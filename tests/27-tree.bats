@@ -165,3 +165,27 @@ procs() {
 	eq "$(wc -l <"$T/out")" 40
 	not grep -q 'make:' "$T/resumed.out"
 }
+
+@test "tree: a child stopped by job control comes back stopped, and goes on when continued" {
+	spawn bash -c 'sleep 1000 & child=$!; kill -STOP $child; i=0; while :; do echo $i; i=$((i+1)); sleep 0.1; done' >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	old=$(descendants "$pid")
+	freeze_image "$pid" "$T/img"
+	n=$(lines "$T/out")
+	ctl "$pid" kill
+	wait_gone "$pid"
+	wait_reaped $old
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 5))
+	# the sleep (the one child that is not the loop's current sleep) is stopped
+	stopped=0
+	for c in $(descendants "$RESUME_PID"); do
+		[ "$(pstate "$c")" = T ] && stopped=$c
+	done
+	[ "$stopped" != 0 ] || fail "no child came back stopped"
+	kill -CONT "$stopped"
+	sleep 0.2
+	[ "$(pstate "$stopped")" != T ]
+	check_seq "$T/out" 0 $((n + 5))
+}
