@@ -189,3 +189,18 @@ procs() {
 	[ "$(pstate "$stopped")" != T ]
 	check_seq "$T/out" 0 $((n + 5))
 }
+
+@test "tree: a descendant running as another user is refused, and all run on" {
+	requires_root
+	requires setpriv
+	spawn bash -c 'setpriv --reuid=65534 --regid=65534 --clear-groups sleep 1000 & i=0; while :; do echo $i; i=$((i+1)); sleep 0.1; done' >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	run ctl "$pid" freeze
+	[ "$status" -ne 0 ]
+	[[ $(cat "$PERSIST/$pid/err") == "permission denied: process "*" of the tree runs as another user" ]]
+	[ "$(pstate "$pid")" != T ]
+	growing "$T/out"
+	# alone it is fine
+	ctl "$pid" "snap -single"
+}
