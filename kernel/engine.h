@@ -80,6 +80,7 @@ int	nthreads(pid_t pid);
 int	seccomped(pid_t pid);
 int	seccompmode(pid_t tid);
 int	foreignns(pid_t pid);
+int	plainids(pid_t pid);
 int	procstr(pid_t pid, const char *name, char *buf, size_t n);
 
 /* image.c: building an image */

@@ -131,7 +131,7 @@ seize1(Tree *t, int i)
 
 	if(m->zombie || m->g != NULL)
 		return 0;
-	if(foreignns(m->pid))
+	if(foreignns(m->pid) || !plainids(m->pid))
 		return -1;
 	m->g = calloc(1, sizeof *m->g);
 	if(m->g == NULL){
