@@ -147,7 +147,8 @@ procs() {
 	mkdir -p "$T/mk"
 	printf 'all: $(patsubst %%,t%%,$(shell seq 1 40))\nt%%:\n\t@sleep 0.1; echo $@\n' >"$T/mk/Makefile"
 	cd "$T/mk"
-	spawn make -j2 >"$T/out"
+	# not the make that runs the tests: no MAKEFLAGS, no "Entering directory"
+	spawn env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -j2 >"$T/out"
 	pid=$SPAWN_PID
 	wait_for_lines "$T/out" 8
 	old=$(descendants "$pid")
