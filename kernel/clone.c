@@ -157,7 +157,7 @@ pclone(pid_t pid, Pclone *o)
 		werrstr("process exited");
 		return -1;
 	}
-	if(seccomped(pid))
+	if(seccomped(pid) || !plainids(pid))
 		return -1;
 	if(tseize(&t, pid, pid) < 0)
 		return -1;

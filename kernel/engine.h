@@ -54,6 +54,7 @@ struct Member {
 	pid_t	pid, ppid, pgid, sid;
 	int	parent;		/* index, -1 for the root */
 	int	zombie;
+	int	stopped;	/* in a job-control stop when found */
 	int	status;		/* a zombie's wait status */
 	uint64_t	tty;		/* controlling terminal (dev), 0 none */
 	pid_t	tpgid;		/* its foreground group */
@@ -80,6 +81,7 @@ int	nthreads(pid_t pid);
 int	seccomped(pid_t pid);
 int	seccompmode(pid_t tid);
 int	foreignns(pid_t pid);
+int	plainids(pid_t pid);
 int	procstr(pid_t pid, const char *name, char *buf, size_t n);
 
 /* image.c: building an image */

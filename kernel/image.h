@@ -319,7 +319,7 @@ struct Imember {
 	uint32_t	ctty;		/* 1 + number of its controlling pty, one of the image's; 0 none */
 	uint64_t	hdroff;		/* its Ihdr (Mlive) */
 	uint32_t	tpgid;		/* that terminal's foreground group */
-	uint32_t	pad;
+	uint32_t	stopped;	/* 1: it was stopped (job control): it comes back stopped */
 };
 
 typedef struct Ishare Ishare;

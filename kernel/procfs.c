@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "engine.h"
 
 /* the whole of a (small, /proc) file, NUL terminated; nil on error */
@@ -199,4 +200,45 @@ foreignns(pid_t pid)
 		}
 	}
 	return 0;
+}
+
+/*
+ * A process an image may hold: one set of ids (not a setuid program
+ * between its real and effective user), and dumpable unless it is
+ * root's (the kernel then owns its /proc entry by root and lets no one
+ * of its user trace it: its image would hand its memory to that user).
+ */
+int
+plainids(pid_t pid)
+{
+	static const char *ids[] = {"Uid", "Gid"};
+	char buf[128], path[64];
+	unsigned v[4];
+	struct stat sb;
+	size_t i;
+
+	for(i = 0; i < sizeof ids/sizeof ids[0]; i++){
+		if(statusline(pid, ids[i], buf, sizeof buf) < 0 ||
+		   sscanf(buf, "%u %u %u %u", &v[0], &v[1], &v[2], &v[3]) != 4){
+			werrstr("process exited");
+			return 0;
+		}
+		if(v[1] != v[0] || v[2] != v[0] || v[3] != v[0]){
+			werrstr("permission denied: process %d runs with more than one %s", pid, i == 0 ? "user" : "group");
+			return 0;
+		}
+		if(i == 0){
+			/* the entries in it, not the directory, follow dumpability */
+			snprintf(path, sizeof path, "/proc/%d/mem", pid);
+			if(stat(path, &sb) < 0){
+				werrstr("process exited");
+				return 0;
+			}
+			if(v[0] != 0 && sb.st_uid != v[0]){
+				werrstr("permission denied: process %d is not dumpable", pid);
+				return 0;
+			}
+		}
+	}
+	return 1;
 }

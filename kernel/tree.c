@@ -41,6 +41,7 @@ describe1(Member *m)
 	m->tty = f[3];		/* field 7: tty_nr */
 	m->tpgid = f[4];	/* field 8 */
 	m->zombie = state[0] == 'Z';
+	m->stopped = state[0] == 'T';
 	m->status = f[48];	/* field 52: exit_code */
 	return 0;
 }
@@ -68,6 +69,31 @@ add(Tree *t, pid_t pid, int parent)
 	return 0;
 }
 
+/*
+ * Every process of an image is the root's user and group (all four
+ * ids each): the image is that user's file, and another user's
+ * memory must not end up in it (a child running sudo, say).
+ */
+static int
+sameuser(Tree *t, pid_t pid)
+{
+	char a[128], b[128];
+	static const char *ids[] = {"Uid", "Gid"};
+	size_t i;
+
+	for(i = 0; i < sizeof ids/sizeof ids[0]; i++){
+		if(statusline(t->m[0].pid, ids[i], a, sizeof a) < 0 || statusline(pid, ids[i], b, sizeof b) < 0){
+			werrstr("process exited");
+			return 0;
+		}
+		if(strcmp(a, b) != 0){
+			werrstr("permission denied: process %d of the tree runs as another user", pid);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 /* children of member i not yet in the tree */
 static int
 children(Tree *t, int i)
@@ -91,7 +117,7 @@ children(Tree *t, int i)
 			continue;
 		for(p = s; r == 0 && (c = strtol(p, &p, 10)) > 0; )
 			if(memberof(t, c) < 0)
-				r = add(t, c, i);
+				r = sameuser(t, c) ? add(t, c, i) : -1;
 		free(s);
 	}
 	closedir(d);
@@ -105,7 +131,7 @@ seize1(Tree *t, int i)
 
 	if(m->zombie || m->g != NULL)
 		return 0;
-	if(foreignns(m->pid))
+	if(foreignns(m->pid) || !plainids(m->pid))
 		return -1;
 	m->g = calloc(1, sizeof *m->g);
 	if(m->g == NULL){

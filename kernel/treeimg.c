@@ -339,6 +339,12 @@ members(Tree *t, Img *m)
 		idx = ourpty(t, m, t->m[k].tty >> 8 & 0xff, (t->m[k].tty & 0xff) | (t->m[k].tty >> 12 & 0xfff00));
 		e.ctty = idx + 1;
 		e.tpgid = t->m[k].tpgid;
+		/*
+		 * A child a running root's job control stopped comes back
+		 * stopped; a tree stopped whole (frozen before) runs: its
+		 * runner starts it.
+		 */
+		e.stopped = k > 0 && t->m[k].stopped && !t->m[0].stopped;
 		if(bufadd(&m[0].tree, &e, sizeof e) < 0)
 			return -1;
 	}

@@ -44,9 +44,10 @@ snap_resume() {
 	ctl "$pid" snap
 	cp "$PERSIST/$pid/image" "$T/img"
 	eq "$(sfield fromcopy)" 1
-	# the old stop read it all: 165 ms and more on this machine
-	awk -v ms="$(sfield stoppedms)" 'BEGIN { exit !(ms < 60) }' ||
-	    fail "stopped $(sfield stoppedms) ms"
+	# the stop is over before the memory is read, not after: it lasts a
+	# fraction of the read (speed itself is bench/'s to say, not a test's)
+	awk -v s="$(sfield stoppedms)" -v m="$(sfield memms)" 'BEGIN { exit !(2 * s < m) }' ||
+	    fail "stopped $(sfield stoppedms) ms of a $(sfield memms) ms memory read"
 	[ -n "$(sfield reapms)" ]
 	[ "$(sfield pageswritten)" -gt 65536 ]
 	nochild

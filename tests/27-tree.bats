@@ -147,7 +147,8 @@ procs() {
 	mkdir -p "$T/mk"
 	printf 'all: $(patsubst %%,t%%,$(shell seq 1 40))\nt%%:\n\t@sleep 0.1; echo $@\n' >"$T/mk/Makefile"
 	cd "$T/mk"
-	spawn make -j2 >"$T/out"
+	# not the make that runs the tests: no MAKEFLAGS, no "Entering directory"
+	spawn env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -j2 >"$T/out"
 	pid=$SPAWN_PID
 	wait_for_lines "$T/out" 8
 	old=$(descendants "$pid")
@@ -164,4 +165,43 @@ procs() {
 	eq "$(sort "$T/out" | uniq | wc -l)" 40 || fail "$(sort "$T/out" | uniq -c | sort -n | tail -5; grep -v "^t[0-9]" "$T/out")"
 	eq "$(wc -l <"$T/out")" 40
 	not grep -q 'make:' "$T/resumed.out"
+}
+
+@test "tree: a child stopped by job control comes back stopped, and goes on when continued" {
+	spawn bash -c 'sleep 1000 & child=$!; kill -STOP $child; i=0; while :; do echo $i; i=$((i+1)); sleep 0.1; done' >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	old=$(descendants "$pid")
+	freeze_image "$pid" "$T/img"
+	n=$(lines "$T/out")
+	ctl "$pid" kill
+	wait_gone "$pid"
+	wait_reaped $old
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 5))
+	# the sleep (the one child that is not the loop's current sleep) is stopped
+	stopped=0
+	for c in $(descendants "$RESUME_PID"); do
+		[ "$(pstate "$c")" = T ] && stopped=$c
+	done
+	[ "$stopped" != 0 ] || fail "no child came back stopped"
+	kill -CONT "$stopped"
+	sleep 0.2
+	[ "$(pstate "$stopped")" != T ]
+	check_seq "$T/out" 0 $((n + 5))
+}
+
+@test "tree: a descendant running as another user is refused, and all run on" {
+	requires_root
+	requires setpriv
+	spawn bash -c 'setpriv --reuid=65534 --regid=65534 --clear-groups sleep 1000 & i=0; while :; do echo $i; i=$((i+1)); sleep 0.1; done' >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	run ctl "$pid" freeze
+	[ "$status" -ne 0 ]
+	[[ $(cat "$PERSIST/$pid/err") == "permission denied: process "*" of the tree runs as another user" ]]
+	[ "$(pstate "$pid")" != T ]
+	growing "$T/out"
+	# alone it is fine
+	ctl "$pid" "snap -single"
 }

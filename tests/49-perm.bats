@@ -110,3 +110,16 @@ u1frozen() {
 	track "$r"
 	eq "$(awk '/^Uid:/ { print $2 }' /proc/$r/status)" "$(id -u "$U1")"
 }
+
+@test "perm: a process that made itself not dumpable is refused, even to root: its image would be its user's" {
+	spawn setpriv --reuid="$U1" --regid="$U1" --init-groups \
+	    sh -c 'exec "$1" >"$2" 2>&1' sh "$PROG/misc" "$T/out1"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out1" 2
+	run ctl "$pid" freeze
+	[ "$status" -ne 0 ]
+	eq "$(cat "$PERSIST/$pid/err")" "permission denied: process $pid is not dumpable"
+	run ctl "$pid" clone
+	[ "$status" -ne 0 ]
+	growing "$T/out1"
+}

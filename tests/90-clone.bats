@@ -266,9 +266,12 @@ while True:
 	sleep 0.3
 	eq "$(pstate "$pid")" R
 	eq "$(awk '/^TracerPid/ { print $2 }' /proc/$pid/status)" 0
-	# no new process is left stopped or traced
+	# no new process is left stopped or traced: a copy would be the target's
+	# parent's child (other suites' processes may come and go meanwhile)
+	ppid=$(awk '/^PPid/ { print $2 }' /proc/$pid/status)
 	for p in $(comm -13 <(echo "$before") <(ps -eo pid= | sort)); do
 		s=$(pstate "$p") || continue
+		[ "$(awk '/^PPid/ { print $2 }' /proc/$p/status 2>/dev/null)" = "$ppid" ] || continue
 		[ "$s" != T ] && [ "$s" != t ] || fail "pid $p left in state $s"
 	done
 }

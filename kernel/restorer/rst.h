@@ -27,6 +27,7 @@ struct Rctx {
 	Imember	*mb;		/* the tree, from the root's metadata */
 	uint32_t	nmb;
 	uint32_t	me;		/* which of them this process is */
+	int	stopped;	/* it was stopped: it stops before it goes on */
 	Ishare	*share;
 	uint32_t	nshare;
 	Ishm	*shm;

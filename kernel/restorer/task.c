@@ -338,6 +338,9 @@ resumetask(void)
 	t = sect(Sthread, &n);
 	if(n > sizeof st/sizeof st[0])
 		fail("too many threads", 0);
+	/* stopped by job control when frozen: stopped again, before any thread runs; SIGCONT goes on */
+	if(ctx.stopped)
+		sys2(SYS_kill, sys0(SYS_getpid), 19);
 	setsignals();
 	setlimits(p);
 	sys1(SYS_umask, p->umask);

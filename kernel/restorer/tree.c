@@ -227,6 +227,7 @@ growtree(void)
 	go[1] = above(go[1], ctx.maxfd + 2);
 	become(0);
 	ctx.me = spawn(0);
+	ctx.stopped = ctx.mb[ctx.me].stopped;
 	usemeta(ctx.me);
 }
 
