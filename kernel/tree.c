@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/kcmp.h>
 #include "engine.h"
 
 static int
@@ -214,11 +216,44 @@ treedetach(Tree *t, int stop)
  * is made: a session is its maker's or its own, a group its own, a
  * member's, or the root's.
  */
+/* what clone(2) can have two processes share, and the restorer gives each its own of */
+static const struct {
+	int	type;
+	char	what[24];
+} shared[] = {
+	{KCMP_VM, "memory"},
+	{KCMP_FILES, "a file table"},
+	{KCMP_FS, "a working directory"},
+	{KCMP_SIGHAND, "signal handlers"},
+};
+
+static int
+sharenothing(Tree *t)
+{
+	size_t k;
+	int i, j;
+
+	for(i = 0; i < t->n; i++)
+		for(j = i + 1; j < t->n; j++){
+			if(t->m[i].zombie || t->m[j].zombie)
+				continue;
+			for(k = 0; k < sizeof shared/sizeof shared[0]; k++)
+				if(syscall(SYS_kcmp, t->m[i].pid, t->m[j].pid, shared[k].type, 0, 0) == 0){
+					werrstr("unsupported: processes %d and %d share %s", t->m[i].pid, t->m[j].pid, shared[k].what);
+					return -1;
+				}
+		}
+	return 0;
+}
+
 int
 treecheck(Tree *t)
 {
 	Member *m, *p;
 	int i;
+
+	if(sharenothing(t) < 0)
+		return -1;
 
 	for(i = 1; i < t->n; i++){
 		m = &t->m[i];

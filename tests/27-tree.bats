@@ -205,3 +205,14 @@ procs() {
 	# alone it is fine
 	ctl "$pid" "snap -single"
 }
+
+@test "tree: processes that share memory (clone CLONE_VM) are refused by name, and run on" {
+	spawn "$PROG/clonevm" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 2
+	child=$(cat /proc/$pid/task/*/children | tr -d ' ')
+	run ctl "$pid" freeze
+	[ "$status" -ne 0 ]
+	eq "$(cat "$PERSIST/$pid/err")" "unsupported: processes $pid and $child share memory"
+	growing "$T/out"
+}
