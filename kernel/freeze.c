@@ -83,6 +83,40 @@ commit(Img *m, const char *tmp, const char *path)
 	return 0;
 }
 
+/*
+ * A lazy image's memory is a private file mapping: after MADV_DONTNEED
+ * it reads the image's bytes, not zeros.  Allocators that then hand
+ * the memory out as zeroed would go wrong: refuse rather than resume wrong.
+ */
+static const char *zeroers[] = {"libjemalloc", "libmimalloc"};
+
+static int
+lazyok(Tree *t)
+{
+	char path[64], *maps;
+	size_t j;
+	int k;
+
+	for(k = 0; k < t->n; k++){
+		if(t->m[k].zombie)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/maps", t->m[k].pid);
+		if((maps = readfile(path, NULL)) == NULL){
+			werrstr("process exited");
+			return -1;
+		}
+		for(j = 0; j < sizeof zeroers/sizeof zeroers[0]; j++)
+			if(strstr(maps, zeroers[j]) != NULL){
+				free(maps);
+				werrstr("unsupported: -lazy: process %d uses %s, which counts on MADV_DONTNEED giving zeros",
+					t->m[k].pid, zeroers[j] + 3);
+				return -1;
+			}
+		free(maps);
+	}
+	return 0;
+}
+
 /* a process of the tree: its header and its share of the image file */
 static void
 setimg(Tree *t, Img *m, int k)
@@ -226,8 +260,11 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 	st->stopms = tstop - tseize;
 	if(opt->flags & Flean)
 		m[0].hdr.flags |= Hlean;
-	if(opt->flags & Flazy)
+	if(opt->flags & Flazy){
+		if(lazyok(t) < 0)
+			goto fail;
 		m[0].hdr.flags |= Hlazy;
+	}
 	if(dumptree(t, m, opt, sn, tstop) < 0)
 		goto fail;
 	st->memms = now() - tstop;

@@ -11,9 +11,6 @@
 
 extern char restorer_start[], restorer_end[];
 
-enum {
-	Flushbatch	= 32<<20,	/* bytes of page data written out at a time */
-};
 
 int
 bufadd(Buf *b, const void *p, size_t n)
@@ -93,20 +90,10 @@ imgcreate(Img *m, const char *path)
 int
 imgpages(Img *m, const void *p, size_t n, uint64_t *off)
 {
-	uint64_t from;
-
 	if(pwriteall(m->fd, p, n, m->off) < 0)
 		return -1;
 	*off = m->off;
-	/*
-	 * Start writing each 32 MiB out as soon as it is complete: the
-	 * disk works while memory is read, and the fsync at the end waits
-	 * only for the tail.
-	 */
-	from = m->off & ~(uint64_t)(Flushbatch - 1);
 	m->off += n;
-	if((m->off & ~(uint64_t)(Flushbatch - 1)) != from)
-		sync_file_range(m->fd, from, (m->off & ~(uint64_t)(Flushbatch - 1)) - from, SYNC_FILE_RANGE_WRITE);
 	return 0;
 }
 

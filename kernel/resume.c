@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
+#include <linux/sched.h>
 #include "engine.h"
 
 /* the trailer and header, checked as the restorer would */
@@ -99,8 +101,32 @@ become(const Pcred *c)
 {
 	if(c == NULL)
 		return;
-	if(setgroups(c->ngroups, c->groups) < 0 || setgid(c->gid) < 0 || setuid(c->uid) < 0)
+	/* raw calls: the child of a clone3 is one thread, whatever libc believes */
+	if(syscall(SYS_setgroups, c->ngroups, c->groups) < 0 ||
+	   syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
+	   syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
 		_exit(126);
+}
+
+/*
+ * The runner of an image under the pid its root had, if that pid is
+ * free: we may choose pids (clone3's set_tid), the image's code may
+ * not, so it is done here, before the child becomes the owner.  Else
+ * a plain fork and a new pid.
+ */
+static pid_t
+forkas(pid_t want)
+{
+	struct clone_args a;
+	pid_t tid = want;
+	long r;
+
+	memset(&a, 0, sizeof a);
+	a.exit_signal = SIGCHLD;
+	a.set_tid = (uintptr_t)&tid;
+	a.set_tid_size = 1;
+	r = want > 0 ? syscall(SYS_clone3, &a, sizeof a) : -1;
+	return r < 0 ? fork() : r;
 }
 
 pid_t
@@ -108,10 +134,11 @@ presume(const char *path, const Pcred *cred)
 {
 	int p[2], fd, st, img;
 	char env[32], msg[512], *envp[] = {env, NULL}, *argv[] = {"image", NULL};
+	Ihdr h;
 	pid_t pid;
 	ssize_t n, r;
 
-	if(pcheck(path) < 0)
+	if(readhdr(path, &h) < 0)
 		return -1;
 	/* exec through an fd opened here: the runner need not reach the store's directory */
 	img = open(path, O_RDONLY|O_CLOEXEC);
@@ -124,7 +151,7 @@ presume(const char *path, const Pcred *cred)
 		close(img);
 		return -1;
 	}
-	pid = fork();
+	pid = forkas(h.pid);
 	if(pid < 0){
 		werrstr("fork: %s", strerror(errno));
 		close(p[0]);

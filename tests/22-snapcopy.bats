@@ -113,9 +113,14 @@ snap_resume() {
 		sleep 0.1
 	done
 	eq "$(awk '/^TracerPid/ { print $2 }' /proc/$pid/status)" 0
-	# the copy: a zombie only, held by the process (its exit signal is 0)
+	# the copy: a zombie only, held by the process (its exit signal is 0),
+	# once it has run its way out (killed, or through the exit after its clone)
 	for k in $kids; do
-		s=$(pstate "$k") || s=gone
+		for ((i = 0; i < 50; i++)); do
+			s=$(pstate "$k") || s=gone
+			[[ $s == Z || $s == gone ]] && break
+			sleep 0.05
+		done
 		[[ $s == Z || $s == gone ]] || fail "copy $k is $s"
 	done
 	n=$(grep -c '^pass' "$T/out")

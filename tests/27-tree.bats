@@ -216,3 +216,25 @@ procs() {
 	eq "$(cat "$PERSIST/$pid/err")" "unsupported: processes $pid and $child share memory"
 	growing "$T/out"
 }
+
+@test "tree: a child that cannot be made again fails the whole resume, and none is left running" {
+	echo data >"$T/f"
+	# only the child holds the file
+	spawn bash -c 'bash -c "exec 7<\"\$1\"; exec sleep 1000" sh "$1" & i=0; while :; do echo $i; i=$((i+1)); sleep 0.1; done' sh "$T/f" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	freeze_image "$pid" "$T/img"
+	ctl "$pid" kill
+	wait_gone "$pid"
+	rm "$T/f"
+	before=$(ps -eo pid= | sort)
+	run_image "$T/img"
+	[ "$IMG_STATUS" -ne 0 ]
+	grep -q "cannot reopen: $T/f: no such file" "$BATS_TEST_TMPDIR/img.err"
+	grep -q "cannot restore the process tree" "$BATS_TEST_TMPDIR/img.err"
+	sleep 0.3
+	# nothing of the tree runs on
+	for p in $(comm -13 <(echo "$before") <(ps -eo pid= | sort)); do
+		[ "$(readlink /proc/$p/exe 2>/dev/null)" != "$T/img" ] || fail "process $p of the image left: $(pstate $p)"
+	done
+}

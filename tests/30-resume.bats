@@ -323,3 +323,16 @@ while True:
 	not grep -q "$T/img" /proc/$RESUME_PID/maps
 	not grep FAIL "$T/out"
 }
+
+@test "freeze -lazy of a process that uses jemalloc is refused by name; a plain freeze is not" {
+	# any library will do for the name: jemalloc is only looked for in the maps
+	cp "$(ldconfig -p | awk '/libm\.so\.6 .*x86-64/ { print $NF; exit }')" "$T/libjemalloc.so.2"
+	spawn env LD_PRELOAD="$T/libjemalloc.so.2" "$PROG/counter" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	run ctl "$pid" "freeze -lazy"
+	[ "$status" -ne 0 ]
+	eq "$(cat "$PERSIST/$pid/err")" "unsupported: -lazy: process $pid uses jemalloc, which counts on MADV_DONTNEED giving zeros"
+	growing "$T/out"
+	ctl "$pid" snap
+}
