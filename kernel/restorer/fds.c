@@ -94,17 +94,25 @@ pipeget(Ifd *f)
 	return i;
 }
 
+/* an fd of its own onto one of ours made once, with f's status flags */
+static long
+dupas(int fd, Ifd *f)
+{
+	long r;
+
+	r = sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
+	if(r >= 0)
+		sys3(SYS_fcntl, r, F_SETFL, f->flags & Keep);
+	return r;
+}
+
 static long
 pipeend(Ifd *f)
 {
 	int i;
-	long r;
 
 	i = pipeget(f);
-	r = sys3(SYS_fcntl, pipes[i].end[(f->flags & 3) != 0], F_DUPFD_CLOEXEC, 0);
-	if(r >= 0)
-		sys3(SYS_fcntl, r, F_SETFL, f->flags & Keep);
-	return r;
+	return dupas(pipes[i].end[(f->flags & 3) != 0], f);
 }
 
 /* a unix socket pair, both ends the processes': made once, the waiting bytes put back */
@@ -168,13 +176,9 @@ static long
 pairend(Ifd *f)
 {
 	int i;
-	long r;
 
 	i = pairget(f);
-	r = sys3(SYS_fcntl, pairs[i].end[pairs[i].ino[1] == (uint32_t)f->arg[0]], F_DUPFD_CLOEXEC, 0);
-	if(r >= 0)
-		sys3(SYS_fcntl, r, F_SETFL, f->flags & Keep);
-	return r;
+	return dupas(pairs[i].end[pairs[i].ino[1] == (uint32_t)f->arg[0]], f);
 }
 
 /* ptys the image holds the master of: a new pair each, by old number */
@@ -372,10 +376,7 @@ open1(Ifd *f)
 		return high(inet1(f), "socket");
 	case Dptm:
 		ptymake(f);
-		fd = sys3(SYS_fcntl, ptys[ptyget(f->arg[0])].master, F_DUPFD_CLOEXEC, 0);
-		if(fd >= 0)
-			sys3(SYS_fcntl, fd, F_SETFL, f->flags & Keep);
-		return high(fd, "pty");
+		return high(dupas(ptys[ptyget(f->arg[0])].master, f), "pty");
 	case Dpts:
 		return high(ptyslave(f->arg[0], f->flags), "pty");
 	}

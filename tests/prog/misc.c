@@ -1,41 +1,17 @@
 /*
  * misc: print, every 100 ms, "N nice=.. cpus=.. nnp=.. dumpable=..
  * subreaper=.. umask=.. nofile=.." (the soft limit of open files) from
- * the kernel's point of view, so a resumed
- * copy shows they came back.
- *
- * misc strict: enter seccomp strict mode (read, write, exit only) and
- * write "strict N" now and then, for ever.
+ * the kernel's point of view, so a resumed copy shows they came back.
  */
 #include <sched.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <linux/seccomp.h>
 #include <sys/stat.h>
 
-static void
-strict(void)
-{
-	volatile unsigned long i;
-	char buf[32];
-	long n;
-	int len;
-
-	if(prctl(PR_SET_SECCOMP, 1) < 0)
-		_exit(1);
-	for(n = 0;; n++){
-		for(i = 0; i < 1UL<<24; i++)
-			;
-		len = snprintf(buf, sizeof buf, "strict %ld\n", n);
-		if(write(1, buf, len) != len)
-			_exit(1);
-	}
-}
-
 int
-main(int argc, char **argv)
+main(void)
 {
 	cpu_set_t cpus;
 	struct rlimit rl;
@@ -44,8 +20,6 @@ main(int argc, char **argv)
 	long n;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if(argc > 1)
-		strict();
 	setpriority(PRIO_PROCESS, 0, 7);
 	CPU_ZERO(&cpus);
 	CPU_SET(0, &cpus);
