@@ -368,6 +368,27 @@ out:
 	return r;
 }
 
+/* the supplementary groups, from status's Groups: line */
+static int
+dumpgroups(pid_t pid, Img *m)
+{
+	char buf[4096], *p, *e;
+	uint32_t gid;
+
+	if(statusline(pid, "Groups", buf, sizeof buf) < 0)
+		return -1;
+	m->proc.groups = m->blob.n;
+	for(p = buf; ; p = e){
+		gid = strtoul(p, &e, 10);
+		if(e == p)
+			break;
+		if(bufadd(&m->blob, &gid, sizeof gid) < 0)
+			return -1;
+		m->proc.ngroups++;
+	}
+	return 0;
+}
+
 int
 dumpproc(Group *g, Img *m)
 {
@@ -450,6 +471,8 @@ dumpproc(Group *g, Img *m)
 		goto gone;
 	if(statusline(t->pid, "NoNewPrivs", buf, sizeof buf) == 0)
 		p->nonewprivs = atoi(buf);
+	if(dumpgroups(t->pid, m) < 0)
+		goto gone;
 	for(i = 0; i < Ncap; i++){
 		if(statusline(t->pid, capnames[i], buf, sizeof buf) < 0)
 			goto gone;

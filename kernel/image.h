@@ -130,6 +130,8 @@ struct Iproc {
 	uint32_t	filter;		/* at this blob offset, each u32 count, u32 0, count sock_filters */
 	uint32_t	filterlen;	/* bytes there */
 	uint32_t	root;		/* blob offset of its root directory (chroot), Nil for / */
+	uint32_t	ngroups;	/* supplementary groups: u32 gids */
+	uint32_t	groups;		/* at this blob offset */
 	uint32_t	pad;
 };
 

@@ -101,3 +101,19 @@ load helper
 	kill9 "$RESUME_PID"
 	awk '$0 != NR - 1 { print "line " NR ": " $0; exit 1 }' "$T/root/out"
 }
+
+@test "misc: supplementary groups come back where the runner may set them" {
+	requires_root
+	requires setpriv
+	spawn setpriv --groups=5,7,1234 "$PROG/counter" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	eq "$(awk '/^Groups:/ { $1 = ""; print substr($0, 2) }' /proc/$pid/status)" "5 7 1234"
+	freeze_image "$pid" "$T/img"
+	n=$(lines "$T/out")
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 3))
+	eq "$(awk '/^Groups:/ { $1 = ""; print substr($0, 2) }' /proc/$RESUME_PID/status)" "5 7 1234"
+	check_counter "$T/out" 0 $((n + 3))
+}

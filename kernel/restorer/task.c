@@ -356,6 +356,9 @@ resumetask(void)
 	sys2(SYS_prctl, PR_SET_TIMERSLACK, p->timerslack);
 	sys2(SYS_prctl, PR_SET_KEEPCAPS, p->keepcaps);
 	sys5(SYS_prctl, PR_SET_THP_DISABLE, p->thpdisable, 0, 0, 0);
+	/* the supplementary groups, where the runner may set them (CAP_SETGID) */
+	if(p->ngroups <= 65536)
+		sys2(SYS_setgroups, p->ngroups, (char *)sect(Sblob, 0) + p->groups);
 	/* last of what privilege may be needed for; the threads inherit it */
 	setcaps(p);
 	/* no signal until each thread has its own mask from its frame */
