@@ -507,15 +507,36 @@ memfree(Mem *mm)
 }
 
 /* the whole of it, the process stopped */
+/* each map's advice, by its start: maps made since a were read have none */
+void
+memadvise(Mem *mm, Advice *a, int n)
+{
+	int i, j = 0;
+
+	for(i = 0; i < mm->n; i++){
+		while(j < n && a[j].start < mm->m[i].v.start)
+			j++;
+		if(j < n && a[j].start == mm->m[i].v.start)
+			mm->m[i].v.advice = a[j].bits;
+	}
+}
+
 int
 dumpmem(Tracee *t, Img *img, int lean)
 {
+	Advice *a;
 	Mem *mm;
-	int r;
+	int r, n;
 
 	mm = memopen(t->pid, lean);
 	if(mm == NULL)
 		return -1;
+	if(vmadvice(t->pid, &a, &n) < 0){
+		memfree(mm);
+		return -1;
+	}
+	memadvise(mm, a, n);
+	free(a);
 	r = memsave(mm, img, t->pid, Mall) < 0 || memclose(mm, img) < 0 ? -1 : 0;
 	memfree(mm);
 	return r;

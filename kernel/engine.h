@@ -145,6 +145,15 @@ int	memsave(Mem *mm, Img *m, pid_t from, int phase);
 int	memclose(Mem *mm, Img *m);
 void	memfree(Mem *mm);
 
+/* vmflags.c: the advice of each map, from smaps */
+typedef struct Advice Advice;
+struct Advice {
+	uint64_t	start, end;
+	uint32_t	bits;
+};
+int	vmadvice(pid_t pid, Advice **a, int *n);
+void	memadvise(Mem *mm, Advice *a, int n);	/* dumpmem.c */
+
 /* snapcopy.c: a snap's memory read from a forked copy */
 typedef struct Snap Snap;
 Snap	*snapprep(pid_t pid);	/* before the stop */

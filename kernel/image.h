@@ -217,6 +217,22 @@ struct Ivma {
 	uint32_t	run;		/* first Irun */
 	uint32_t	nrun;
 	uint64_t	ino;		/* shared mapping: its object's inode where frozen */
+	uint32_t	advice;		/* A* bits: what madvise, mlock, mseal said of it */
+	uint32_t	pad;
+};
+
+/* Ivma.advice */
+enum {
+	Adontfork	= 1<<0,	/* MADV_DONTFORK */
+	Awipeonfork	= 1<<1,	/* MADV_WIPEONFORK */
+	Adontdump	= 1<<2,	/* MADV_DONTDUMP */
+	Ahuge		= 1<<3,	/* MADV_HUGEPAGE */
+	Anohuge		= 1<<4,	/* MADV_NOHUGEPAGE */
+	Amergeable	= 1<<5,	/* MADV_MERGEABLE */
+	Arandom		= 1<<6,	/* MADV_RANDOM */
+	Asequential	= 1<<7,	/* MADV_SEQUENTIAL */
+	Alocked		= 1<<8,	/* mlock */
+	Asealed		= 1<<9,	/* mseal */
 };
 
 typedef struct Irun Irun;

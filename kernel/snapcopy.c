@@ -27,6 +27,8 @@ struct Snap {
 	pid_t	pid;
 	uint64_t	*range;	/* start, end of maps a fork does not copy, before the stop */
 	int	nrange;
+	Advice	*adv;		/* every map's advice, read before the stop */
+	int	nadv;
 	pid_t	copy;		/* ours, traced */
 	pid_t	nscopy;		/* the same as the process numbers it */
 	Mem	*mm;		/* its maps, between snapstop and snaprest */
@@ -100,8 +102,8 @@ flagged(pid_t pid, const char **flags, int nflag, uint64_t **out, int *nout)
 Snap *
 snapprep(pid_t pid)
 {
-	static const char *notcopied[] = {"dc", "wf"};
 	Snap *sn;
+	int i;
 
 	sn = calloc(1, sizeof *sn);
 	if(sn == NULL){
@@ -109,10 +111,24 @@ snapprep(pid_t pid)
 		return NULL;
 	}
 	sn->pid = pid;
-	if(flagged(pid, notcopied, 2, &sn->range, &sn->nrange) < 0){
+	if(vmadvice(pid, &sn->adv, &sn->nadv) < 0){
 		free(sn);
 		return NULL;
 	}
+	/* the maps a fork does not copy as they are */
+	sn->range = calloc(2 * sn->nadv + 1, sizeof *sn->range);
+	if(sn->range == NULL){
+		free(sn->adv);
+		free(sn);
+		werrstr("out of memory");
+		return NULL;
+	}
+	for(i = 0; i < sn->nadv; i++)
+		if(sn->adv[i].bits & (Adontfork|Awipeonfork)){
+			sn->range[2*sn->nrange] = sn->adv[i].start;
+			sn->range[2*sn->nrange+1] = sn->adv[i].end;
+			sn->nrange++;
+		}
 	return sn;
 }
 
@@ -129,6 +145,7 @@ snapfree(Snap *sn)
 		memfree(sn->mm);
 	}
 	free(sn->range);
+	free(sn->adv);
 	free(sn);
 }
 
@@ -288,6 +305,7 @@ snapstop(Snap *sn, Group *g, Img *img, int lean, double tstop)
 	for(i = 0; i < sn->nrange; i++)
 		memnow(sn->mm, sn->range[2*i], sn->range[2*i+1]);
 	memnowshared(sn->mm);
+	memadvise(sn->mm, sn->adv, sn->nadv);
 	sn->phase = Mnow;
 	if(forkcopy(&g->t[0], sn) < 0)
 		sn->phase = Mall;	/* no copy: read it all in the stop, as a freeze does */

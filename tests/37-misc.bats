@@ -117,3 +117,10 @@ load helper
 	eq "$(awk '/^Groups:/ { $1 = ""; print substr($0, 2) }' /proc/$RESUME_PID/status)" "5 7 1234"
 	check_counter "$T/out" 0 $((n + 3))
 }
+
+@test "misc: what madvise, mlock and mseal said of a mapping is said again" {
+	roundtrip "$T/out" 3 3 "$PROG/madv"
+	kill9 "$RESUME_PID"
+	not grep FAIL "$T/out" || fail "$(grep FAIL "$T/out" | head -3)"
+	awk '$0 != "ok " (NR - 1) { print "line " NR ": " $0; exit 1 }' "$T/out"
+}

@@ -69,6 +69,31 @@ premakeshm(void)
 	usemeta(0);
 }
 
+/* what the process had said of the mapping, said again: the one table of Ivma.advice */
+static const struct {
+	uint32_t	bit;
+	int	advice;
+} advtab[] = {
+	{Adontfork, 10}, {Awipeonfork, 18}, {Adontdump, 16}, {Ahuge, 14},
+	{Anohuge, 15}, {Amergeable, 12}, {Arandom, 1}, {Asequential, 2},
+};
+
+static void
+advise(Ivma *v, uint64_t len)
+{
+	uint32_t i;
+
+	for(i = 0; i < sizeof advtab/sizeof advtab[0]; i++)
+		if(v->advice & advtab[i].bit)
+			sys3(SYS_madvise, v->start, len, advtab[i].advice);
+	/* as far as RLIMIT_MEMLOCK lets it */
+	if(v->advice & Alocked)
+		sys2(SYS_mlock, v->start, len);
+	/* last: nothing may change it after */
+	if(v->advice & Asealed && sys3(SYS_mseal, v->start, len, 0) < 0)
+		fail("cannot seal memory again", blobstr(v->path));
+}
+
 /*
  * Private memory whose pages are mapped from the image rather than
  * read: nothing is copied until written, but MADV_DONTNEED then brings
@@ -143,6 +168,8 @@ done:
 		patchvdso(v);
 	if(v->prot != (PROT_READ|PROT_WRITE))
 		sys3(SYS_mprotect, v->start, len, v->prot);
+	if(v->kind != Vvdso)
+		advise(v, len);
 }
 
 void

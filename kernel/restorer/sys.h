@@ -22,7 +22,8 @@ enum {
 	SYS_unlink = 87, SYS_newfstatat = 262, SYS_timer_create = 222, SYS_timer_settime = 223, SYS_timer_delete = 226, SYS_setpriority = 141, SYS_sched_setaffinity = 203, SYS_rt_sigqueueinfo = 129, SYS_rt_tgsigqueueinfo = 297, SYS_memfd_create = 319, SYS_signalfd4 = 289, SYS_eventfd2 = 290, SYS_epoll_create1 = 291, SYS_pipe2 = 293,
 	SYS_ftruncate = 77, SYS_fork = 57, SYS_kill = 62, SYS_setpgid = 109, SYS_setsid = 112,
 	SYS_getpgid = 121, SYS_rt_sigtimedwait = 128, SYS_waitid = 247, SYS_sched_yield = 24, SYS_clone3 = 435,
-	SYS_capget = 125, SYS_capset = 126, SYS_chroot = 161, SYS_nanosleep = 35, SYS_setgroups = 116,
+	SYS_capget = 125, SYS_capset = 126, SYS_chroot = 161, SYS_nanosleep = 35, SYS_setgroups = 116, SYS_madvise = 28,
+	SYS_mlock = 149, SYS_mseal = 462,
 };
 
 enum {
