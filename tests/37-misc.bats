@@ -124,3 +124,20 @@ load helper
 	not grep FAIL "$T/out" || fail "$(grep FAIL "$T/out" | head -3)"
 	awk '$0 != "ok " (NR - 1) { print "line " NR ": " $0; exit 1 }' "$T/out"
 }
+
+@test "misc: a working directory removed under the process is a removed one again" {
+	mkdir "$T/wd"
+	spawn bash -c 'cd "$1" && rmdir "$1" && i=0; while :; do echo "$i $(pwd -P 2>&1 >/dev/null | wc -l) $(touch x 2>/dev/null && echo made || echo none)"; i=$((i+1)); sleep 0.1; done' sh "$T/wd" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	freeze_image "$pid" "$T/img"
+	n=$(lines "$T/out")
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 3))
+	[[ $(readlink /proc/$RESUME_PID/cwd) == *" (deleted)" ]]
+	kill9 "$RESUME_PID"
+	not grep -q warning "$T/resumed.out"
+	# before and after: pwd fails, nothing can be made there
+	awk '$0 != (NR - 1) " 1 none" { print "line " NR ": " $0; exit 1 }' "$T/out"
+}

@@ -476,6 +476,26 @@ premakefds(void)
 	usemeta(0);
 }
 
+/*
+ * The working directory was removed while the process was in it: a
+ * directory made and removed again, so it is in one the same way
+ * (getcwd fails, nothing can be made in it).
+ */
+static long
+gonedir(void)
+{
+	char name[64], *p, *e = name + sizeof name;
+	long fd;
+
+	p = seprint(name, e, "/tmp/.persist-cwd-");
+	fmtnum(p, e, sys0(SYS_getpid), 10);
+	if(sys2(SYS_mkdir, name, 0700) < 0)
+		return -1;
+	fd = sys3(SYS_open, name, O_PATH|O_DIRECTORY|O_CLOEXEC, 0);
+	sys1(SYS_rmdir, name);
+	return fd;
+}
+
 void
 openfds(void)
 {
@@ -496,6 +516,9 @@ openfds(void)
 	openshared();
 	p = sect(Sproc, 0);
 	ctx.cwdfd = sys3(SYS_open, blobstr(p->cwd), O_PATH|O_DIRECTORY|O_CLOEXEC, 0);
+	if(ctx.cwdfd < 0 && strlen(blobstr(p->cwd)) > 10 &&
+	   strncmp(blobstr(p->cwd) + strlen(blobstr(p->cwd)) - 10, " (deleted)", 11) == 0)
+		ctx.cwdfd = gonedir();
 	if(ctx.cwdfd < 0){
 		writestr(2, ctx.name);
 		writestr(2, ": warning: working directory gone, using /\n");

@@ -23,7 +23,7 @@ enum {
 	SYS_ftruncate = 77, SYS_fork = 57, SYS_kill = 62, SYS_setpgid = 109, SYS_setsid = 112,
 	SYS_getpgid = 121, SYS_rt_sigtimedwait = 128, SYS_waitid = 247, SYS_sched_yield = 24, SYS_clone3 = 435,
 	SYS_capget = 125, SYS_capset = 126, SYS_chroot = 161, SYS_nanosleep = 35, SYS_setgroups = 116, SYS_madvise = 28,
-	SYS_mlock = 149, SYS_mseal = 462,
+	SYS_mlock = 149, SYS_mseal = 462, SYS_mkdir = 83, SYS_rmdir = 84,
 };
 
 enum {
