@@ -105,6 +105,7 @@ savecontent(pid_t pid, int fd, struct stat *sb, Ifd *f, Img *m)
 	f->kind = Dgone;
 	f->arg[0] = m->blob.n;
 	f->arg[1] = n;
+	f->arg[2] = sb->st_ino;	/* mapped shared too, it is one object with the mapping */
 	n = bufadd(&m->blob, buf, n);
 	free(buf);
 	return n;

@@ -89,8 +89,9 @@ classify(pid_t pid, Map *p, int lean)
 			p->v.kind = Vsysv;	/* the segment again, or made again from the pages */
 			return 1;
 		}
-		/* anonymous shared memory (and memfd) is saved by content */
-		if(p->ino == 0 || strncmp(p->path, "/dev/zero", 9) == 0 || strncmp(p->path, "/memfd:", 7) == 0){
+		/* anonymous shared memory (and memfd, and POSIX shm unlinked: a semaphore) is saved by content */
+		if(p->ino == 0 || strncmp(p->path, "/dev/zero", 9) == 0 || strncmp(p->path, "/memfd:", 7) == 0 ||
+		   (strncmp(p->path, "/dev/shm/", 9) == 0 && strstr(p->path, " (deleted)") != NULL)){
 			p->v.kind = Vshanon;
 			p->v.ino = p->ino;	/* mapped by others of a tree too: one object */
 			return 1;

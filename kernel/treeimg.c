@@ -222,38 +222,68 @@ out:
 }
 
 /* shared memory mapped more than once: one object, made once */
+/* the Sshm object of ino, made if need be; its index */
+static int
+shmof(Img *m, uint64_t ino, uint64_t size)
+{
+	Ishm *o = (Ishm *)m[0].shm.p, s = {ino, 0};
+	uint32_t j, no = m[0].shm.n / sizeof *o;
+
+	for(j = 0; j < no && o[j].ino != ino; j++)
+		;
+	if(j == no && bufadd(&m[0].shm, &s, sizeof s) < 0)
+		return -1;
+	o = (Ishm *)m[0].shm.p;
+	if(size > o[j].size)
+		o[j].size = size;
+	return j;
+}
+
+/*
+ * Shared memory mapped more than once, or mapped and held as an fd
+ * (a memfd, a deleted file): one object, made once.  A deleted file
+ * held only as fds, or a shared mapping of a file still there, is not
+ * one of these.
+ */
 static int
 shms(Tree *t, Img *m)
 {
 	Ivma *v, *w;
-	Ishm *o;
-	uint32_t i, j, n, nw, no;
-	int k, l, c;
+	Ifd *f;
+	uint32_t i, j, n, nw;
+	int k, l, c, x;
 
 	for(k = 0; k < t->n; k++)
 		for(v = (Ivma *)m[k].vma.p, n = m[k].vma.n / sizeof *v, i = 0; i < n; i++){
 			if(v[i].kind != Vshanon || v[i].file != Nil)
 				continue;
 			c = 0;
-			for(l = 0; l < t->n; l++)
+			for(l = 0; l < t->n; l++){
 				for(w = (Ivma *)m[l].vma.p, nw = m[l].vma.n / sizeof *w, j = 0; j < nw; j++)
 					c += w[j].kind == Vshanon && w[j].ino == v[i].ino;
+				for(f = fdsof(&m[l], &nw), j = 0; j < nw; j++)
+					c += f[j].kind == Dgone && f[j].arg[2] == v[i].ino;
+			}
 			if(c < 2)
 				continue;
-			o = (Ishm *)m[0].shm.p;
-			no = m[0].shm.n / sizeof *o;
-			for(j = 0; j < no && o[j].ino != v[i].ino; j++)
-				;
-			if(j == no){
-				Ishm s = {v[i].ino, 0};
-
-				if(bufadd(&m[0].shm, &s, sizeof s) < 0)
-					return -1;
-				o = (Ishm *)m[0].shm.p;
-			}
-			if(v[i].pgoff + (v[i].end - v[i].start) > o[j].size)
-				o[j].size = v[i].pgoff + (v[i].end - v[i].start);
-			v[i].file = j;
+			if((x = shmof(m, v[i].ino, v[i].pgoff + (v[i].end - v[i].start))) < 0)
+				return -1;
+			v[i].file = x;
+		}
+	/* the fds of those objects: opened onto the object, sized to the file */
+	for(k = 0; k < t->n; k++)
+		for(f = fdsof(&m[k], &n), i = 0; i < n; i++){
+			if(f[i].kind != Dgone)
+				continue;
+			for(l = 0, c = 0; l < t->n && !c; l++)
+				for(w = (Ivma *)m[l].vma.p, nw = m[l].vma.n / sizeof *w, j = 0; j < nw; j++)
+					if(w[j].kind == Vshanon && w[j].ino == f[i].arg[2] && w[j].file != Nil)
+						c = 1;
+			if(!c)
+				continue;
+			if((x = shmof(m, f[i].arg[2], f[i].arg[1])) < 0)
+				return -1;
+			f[i].arg[3] = x + 1;
 		}
 	return 0;
 }

@@ -227,3 +227,12 @@ while True:
 	not grep FAIL "$T/out"
 	awk '$0 != "fifo " (NR - 1) { print "line " NR ": " $0; exit 1 }' "$T/out"
 }
+
+@test "kobjs: a memfd held as an fd and mapped shared comes back one object" {
+	roundtrip "$T/out" 3 5 "$PROG/memfdmap"
+	ls -l /proc/$RESUME_PID/fd >"$T/fds"
+	kill9 "$RESUME_PID"
+	not grep FAIL "$T/out" || fail "$(grep FAIL "$T/out" | head -3)"
+	awk '$0 != "ok " (NR - 1) { print "line " NR ": " $0; exit 1 }' "$T/out"
+	grep -q 'memfd:persist-mm (deleted)' "$T/fds"
+}

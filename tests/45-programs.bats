@@ -115,3 +115,32 @@ get() {
 	eq "$(cat "$T/resumed.out")" ""
 	eq "$(sqlite3 "$T/t.db" "PRAGMA integrity_check; SELECT count(*), sum(x) FROM t" | tr '\n' ' ')" "ok 2000000|2000003000000 "
 }
+
+@test "python3 multiprocessing: a pool (workers, pipes, semaphores in /dev/shm) comes back and goes on" {
+	requires python3
+	spawn python3 -c '
+import multiprocessing as mp, time
+def work(x):
+    time.sleep(0.02)
+    return x * x
+if __name__ == "__main__":
+    with mp.Pool(3) as p:
+        i = 0
+        while True:
+            print(i, sum(p.map(work, range(i, i + 4))), flush=True)
+            i += 1' >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 5
+	old=$(descendants "$pid")
+	freeze_image "$pid" "$T/img"
+	[ "$(awk '$1 == "procs" { print $2 }' "$PERSIST/$pid/stats")" -ge 4 ]
+	n=$(lines "$T/out")
+	ctl "$pid" kill
+	wait_gone "$pid"
+	wait_reaped $old
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 10))
+	kill9 "$RESUME_PID"
+	# each line: i and the sum of the squares of i .. i+3, every i once
+	awk '$1 != NR - 1 || $2 != $1*$1 + ($1+1)*($1+1) + ($1+2)*($1+2) + ($1+3)*($1+3) { print "line " NR ": " $0; exit 1 }' "$T/out"
+}

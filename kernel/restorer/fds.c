@@ -265,7 +265,9 @@ gone(Ifd *f)
 	char dir[256], proc[32], *p, *e = dir + sizeof dir;
 	long fd, nfd;
 
-	if(strncmp(path, "/memfd:", 7) == 0)
+	if(f->arg[3] != 0)
+		fd = sys3(SYS_fcntl, shmobject(f->arg[3] - 1), F_DUPFD_CLOEXEC, 0);	/* mapped too: that one object */
+	else if(strncmp(path, "/memfd:", 7) == 0)
 		fd = sys2(SYS_memfd_create, path + 7, 1);	/* MFD_CLOEXEC */
 	else{
 		p = seprint(dir, e, path);
@@ -278,7 +280,8 @@ gone(Ifd *f)
 	}
 	if(fd < 0)
 		fail("cannot make again the deleted file", path);
-	if(f->arg[1] > 0 && sys4(SYS_pwrite64, fd, (char *)sect(Sblob, 0) + f->arg[0], f->arg[1], 0) != (long)f->arg[1])
+	if(f->arg[3] == 0 && f->arg[1] > 0 &&
+	   sys4(SYS_pwrite64, fd, (char *)sect(Sblob, 0) + f->arg[0], f->arg[1], 0) != (long)f->arg[1])
 		fail("cannot write the deleted file", path);
 	p = seprint(proc, proc + sizeof proc, "/proc/self/fd/");
 	fmtnum(p, proc + sizeof proc, fd, 10);

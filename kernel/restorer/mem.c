@@ -28,19 +28,52 @@ flagsof(uint32_t kind)
 /* shared memory mapped more than once (by a tree's processes): one memfd each */
 static int shmfd[64];
 
+int
+shmobject(uint32_t j)
+{
+	return shmfd[j];
+}
+
+/* a memfd's own name for object j, as a mapping or fd of it shows it; else ours */
+static void
+shmname(uint32_t j, char *name, int n)
+{
+	const char *p = 0, *q;
+	Ivma *v;
+	uint32_t i, k, nv;
+
+	for(k = 0; k < ctx.nmb && p == 0; k++){
+		if(ctx.mb != 0 && ctx.mb[k].state != Mlive)
+			continue;
+		usemeta(k);
+		v = sect(Svma, &nv);
+		for(i = 0; i < nv && p == 0; i++)
+			if(v[i].kind == Vshanon && v[i].file == j && strncmp(blobstr(v[i].path), "/memfd:", 7) == 0)
+				p = blobstr(v[i].path) + 7;
+	}
+	seprint(name, name + n, p != 0 ? p : "persist shm");
+	/* " (deleted)" */
+	for(q = name; *q; q++)
+		if(strncmp(q, " (deleted)", 11) == 0)
+			*(char *)q = 0;
+}
+
 void
 premakeshm(void)
 {
 	Ivma *v;
 	Irun *run, *r;
-	uint32_t i, j, k, nv, nr;
+	Ifd *f;
+	char name[256];
+	uint32_t i, j, k, nv, nr, nf;
 	char *map;
 	long fd;
 
 	if(ctx.nshm > sizeof shmfd/sizeof shmfd[0])
 		fail("too many shared memory objects", 0);
 	for(j = 0; j < ctx.nshm; j++){
-		fd = sys2(SYS_memfd_create, "persist shm", 1);	/* MFD_CLOEXEC */
+		shmname(j, name, sizeof name);
+		fd = sys2(SYS_memfd_create, name, 1);	/* MFD_CLOEXEC */
 		if(fd < 0 || sys2(SYS_ftruncate, fd, ctx.shm[j].size) < 0)
 			fail("cannot make shared memory", 0);
 		map = rmmap(0, ctx.shm[j].size, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0);
@@ -51,6 +84,11 @@ premakeshm(void)
 			if(ctx.mb != 0 && ctx.mb[k].state != Mlive)
 				continue;
 			usemeta(k);
+			/* a file of it held as an fd: its whole contents, then the pages over them */
+			f = sect(Sfd, &nf);
+			for(i = 0; i < nf; i++)
+				if(f[i].kind == Dgone && f[i].arg[3] == j + 1 && f[i].arg[1] <= ctx.shm[j].size)
+					memcpy(map, (char *)sect(Sblob, 0) + f[i].arg[0], f[i].arg[1]);
 			v = sect(Svma, &nv);
 			run = sect(Srun, &nr);
 			for(i = 0; i < nv; i++){

@@ -213,8 +213,8 @@ rmain(long *sp)
 	ctx.readyfd = movehigh(ctx.readyfd);
 	ctx.imgfd = movehigh(ctx.imgfd);
 	/* what the processes share is made before them, and what one holds twice */
-	premakefds();
 	premakeshm();
+	premakefds();
 	growtree();
 	findvdso(envp);
 	fd = sect(Sfd, &n);

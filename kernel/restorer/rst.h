@@ -73,6 +73,7 @@ void	placevdso(void);
 void	patchvdso(Ivma *v);
 /* mem.c */
 void	premakeshm(void);
+int	shmobject(uint32_t j);	/* the fd of Sshm object j */
 void	rebuildmem(void);
 void	setmm(void);
 /* fds.c */
