@@ -177,7 +177,7 @@ static const struct {
 	int	domain;
 	char	what[24];
 } socknames[] = {
-	{AF_NETLINK, "a netlink socket"}, {AF_PACKET, "a packet socket"},
+	{AF_PACKET, "a packet socket"},
 	{AF_VSOCK, "a vsock socket"}, {AF_ALG, "an AF_ALG socket"},
 };
 
@@ -216,7 +216,7 @@ socket1(pid_t pid, int fd, const char *link, Ifd *f, Img *m)
 		r = bufadd(&m->blob, &sa, len);
 	}else if(!listening && domain == AF_UNIX)
 		r = sockpair1(dup, fd, link, f, m);
-	else if(!listening && (domain == AF_INET || domain == AF_INET6))
+	else if(!listening && (domain == AF_INET || domain == AF_INET6 || domain == AF_NETLINK))
 		r = inet1(dup, fd, domain, type, f, m);
 	else
 		werrstr("unsupported: fd %d is %s", fd, sockname(domain));

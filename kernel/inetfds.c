@@ -1,7 +1,7 @@
 /*
  * Internet sockets that are not a conversation: UDP sockets (bound,
  * connected to a default peer, or neither) and TCP sockets not yet
- * connected or listening.  Each is its address, its peer and its
+ * connected or listening; and netlink sockets (a protocol and groups).  Each is its address, its peer and its
  * options; a resume makes it again.  Datagrams waiting to be read are
  * not carried: the network may drop a datagram, and so may we.
  */
@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/netlink.h>
 #include "engine.h"
 
 /* the options carried, SO_REUSEADDR and IPV6_V6ONLY first: they must precede bind */
@@ -69,7 +70,7 @@ options(int s, int family, int type, Buf *b, uint32_t *n)
 
 /*
  * f->arg: domain | type<<32, blob offset and length of the record,
- * flags (Ibound, Ipeer).  The record: u32 address length, the address,
+ * the protocol (netlink's; 0 for the others).  The record: u32 address length, the address,
  * u32 peer length, the peer, u32 option count, then (level, name,
  * value) as i32 triples.
  */
@@ -81,10 +82,24 @@ inet1(int s, int fd, int domain, int type, Ifd *f, Img *m)
 	struct tcp_info ti;
 	socklen_t tlen = sizeof ti;
 	uint32_t n = 0, len;
+	int proto;
 	size_t at;
 	Buf opt = {0};
 	int r = -1;
 
+	if(domain == AF_NETLINK){
+		/* a netlink socket is its protocol and its groups (its address); no peer */
+		plen = sizeof proto;
+		if(getsockopt(s, SOL_SOCKET, SO_PROTOCOL, &proto, &plen) < 0){
+			werrstr("unsupported: fd %d is a netlink socket of no protocol", fd);
+			return -1;
+		}
+		f->arg[3] = proto;
+		plen = 0;
+		if(getsockname(s, (struct sockaddr *)&sa, &alen) < 0)
+			alen = 0;
+		goto record;
+	}
 	if(type == SOCK_STREAM && (getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &tlen) < 0 || ti.tcpi_state != TCP_CLOSE)){
 		werrstr("unsupported: fd %d is a connected socket", fd);
 		return -1;
@@ -97,6 +112,7 @@ inet1(int s, int fd, int domain, int type, Ifd *f, Img *m)
 		alen = 0;
 	if(type != SOCK_DGRAM || getpeername(s, (struct sockaddr *)&peer, &plen) < 0)
 		plen = 0;
+record:
 	if(options(s, domain, type, &opt, &n) < 0)
 		goto out;
 	f->kind = Dinet;

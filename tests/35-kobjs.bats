@@ -130,10 +130,11 @@ while True:
 	wait_for_lines "$T/out" 3
 }
 
-@test "kobjs: a netlink socket is refused by name and the target runs on" {
+@test "kobjs: a packet socket is refused by name and the target runs on" {
 	requires python3
-	spawn_holding 's = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)'
-	refuses "$SPAWN_PID" "unsupported: fd 3 is a netlink socket" "$T/out"
+	requires_root
+	spawn_holding 's = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)'
+	refuses "$SPAWN_PID" "unsupported: fd 3 is a packet socket" "$T/out"
 }
 
 @test "kobjs: an unconnected unix stream socket is refused by name and the target runs on" {
@@ -235,4 +236,11 @@ while True:
 	not grep FAIL "$T/out" || fail "$(grep FAIL "$T/out" | head -3)"
 	awk '$0 != "ok " (NR - 1) { print "line " NR ": " $0; exit 1 }' "$T/out"
 	grep -q 'memfd:persist-mm (deleted)' "$T/fds"
+}
+
+@test "kobjs: a netlink socket comes back with its protocol and groups, and answers" {
+	roundtrip "$T/out" 3 5 "$PROG/nlsock"
+	kill9 "$RESUME_PID"
+	not grep FAIL "$T/out" || fail "$(grep FAIL "$T/out" | head -3)"
+	awk '$0 != "ok " (NR - 1) { print "line " NR ": " $0; exit 1 }' "$T/out"
 }

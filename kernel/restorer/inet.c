@@ -7,6 +7,7 @@
 enum {
 	SYS_connect_ = 42,
 	EADDRINUSE = 98,
+	AF_NETLINK = 16,
 };
 
 long
@@ -17,7 +18,7 @@ inet1(Ifd *f)
 	int32_t *o;
 	long fd;
 
-	fd = sys3(SYS_socket, (uint32_t)f->arg[0], (f->arg[0] >> 32) | (f->flags & O_NONBLOCK) | O_CLOEXEC, 0);
+	fd = sys3(SYS_socket, (uint32_t)f->arg[0], (f->arg[0] >> 32) | (f->flags & O_NONBLOCK) | O_CLOEXEC, f->arg[3]);
 	if(fd < 0)
 		fail("cannot make socket", 0);
 	memcpy(&alen, rec, 4);
@@ -28,6 +29,15 @@ inet1(Ifd *f)
 	o = (int32_t *)(peer + plen + 4);
 	for(i = 0; i < n; i++, o += 3)
 		sys5(SYS_setsockopt, fd, o[0], o[1], &o[2], 4);
+	if((uint32_t)f->arg[0] == AF_NETLINK){
+		/* its groups again; its port id too, or any if that is taken */
+		if(alen >= 12 && sys3(SYS_bind, fd, sa, alen) < 0){
+			memset(sa + 4, 0, 4);
+			if(sys3(SYS_bind, fd, sa, alen) < 0)
+				fail("cannot bind netlink socket again", 0);
+		}
+		return fd;
+	}
 	/* bound to a port (or an address) before: the same one again */
 	if(alen >= 8 && (sa[2] != 0 || sa[3] != 0)){
 		if(sys3(SYS_bind, fd, sa, alen) < 0)
