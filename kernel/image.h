@@ -22,6 +22,12 @@ enum {
 	Nsig		= 64,
 	Ncpu		= 8,
 	Nmember		= 64,	/* processes in one image */
+	/* what the restorer makes once for all the processes: at most this many */
+	Npipe		= 64,	/* pipes */
+	Npair		= 32,	/* unix socket pairs */
+	Npty		= 16,	/* pty pairs */
+	Nshare		= 512,	/* Ishare entries */
+	Nshm		= 64,	/* Ishm objects */
 	Nil		= 0xffffffff,	/* no string, no index */
 };
 

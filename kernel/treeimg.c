@@ -390,9 +390,71 @@ treefds(Tree *t, Img *m)
 	return stdpipes(t, m) < 0 || ends(t, m) < 0 || shares(t, m) < 0 ? -1 : 0;
 }
 
+/* which pipe, pty or socket pair f is: a pair by the lower of its two inodes */
+static uint64_t
+objid(Ifd *f)
+{
+	uint64_t a = (uint32_t)f->arg[0], b = f->arg[0] >> 32;
+
+	if(f->kind != Dsockpair)
+		return f->arg[0];
+	return a < b ? a : b;
+}
+
+/* distinct objects of kind in the image */
+static int
+distinct(Tree *t, Img *m, uint32_t kind)
+{
+	Ifd *f, *g;
+	uint32_t i, j, n, ng;
+	int k, l, c = 0, seen;
+
+	for(k = 0; k < t->n; k++)
+		for(f = fdsof(&m[k], &n), i = 0; i < n; i++){
+			if(f[i].kind != kind)
+				continue;
+			seen = 0;
+			for(l = 0; l <= k && !seen; l++)
+				for(g = fdsof(&m[l], &ng), j = 0; j < ng && (l < k || j < i) && !seen; j++)
+					seen = g[j].kind == kind && objid(&g[j]) == objid(&f[i]);
+			c += !seen;
+		}
+	return c;
+}
+
+/* the restorer's tables have room for what this image shares: refuse now, not at resume */
+static int
+fits(Tree *t, Img *m)
+{
+	static const struct {
+		uint32_t	kind;
+		int	max;
+		char	what[24];
+	} lim[] = {
+		{Dpipe, Npipe, "pipes"}, {Dsockpair, Npair, "socket pairs"}, {Dptm, Npty, "ptys"},
+	};
+	size_t i;
+	int c;
+
+	for(i = 0; i < sizeof lim/sizeof lim[0]; i++)
+		if((c = distinct(t, m, lim[i].kind)) > lim[i].max){
+			werrstr("unsupported: %d %s in the image, at most %d", c, lim[i].what, lim[i].max);
+			return -1;
+		}
+	if(m[0].share.n / sizeof(Ishare) > (size_t)Nshare){
+		werrstr("unsupported: %zu shared open files in the image, at most %d", m[0].share.n / sizeof(Ishare), Nshare);
+		return -1;
+	}
+	if(m[0].shm.n / sizeof(Ishm) > (size_t)Nshm){
+		werrstr("unsupported: %zu shared memory objects in the image, at most %d", m[0].shm.n / sizeof(Ishm), Nshm);
+		return -1;
+	}
+	return 0;
+}
+
 /* once the memory is read: what the maps share, and the table of processes */
 int
 treemem(Tree *t, Img *m)
 {
-	return shms(t, m) < 0 ? -1 : members(t, m);
+	return shms(t, m) < 0 || fits(t, m) < 0 ? -1 : members(t, m);
 }

@@ -64,7 +64,7 @@ static struct {
 	uint64_t	ino;
 	int	end[2];
 	int	filled;
-} pipes[64];
+} pipes[Npipe];
 static int npipes;
 
 static int
@@ -120,7 +120,7 @@ static struct {
 	uint32_t	ino[2];
 	int	end[2];
 	int	filled[2];
-} pairs[32];
+} pairs[Npair];
 static int npairs;
 
 /* a stream's bytes in one write; datagrams and records one by one, each after its length */
@@ -185,7 +185,7 @@ pairend(Ifd *f)
 static struct {
 	uint32_t	num;
 	int	master;
-} ptys[16];
+} ptys[Npty];
 static int nptys;
 
 static int
@@ -423,7 +423,7 @@ openlean(Ifile *f)
 }
 
 /* open files several fds are (Ishare groups): the first of each, opened by the root */
-static int sharefd[512];
+static int sharefd[Nshare];
 
 static long
 shared(uint32_t idx)

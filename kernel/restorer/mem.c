@@ -26,7 +26,7 @@ flagsof(uint32_t kind)
 }
 
 /* shared memory mapped more than once (by a tree's processes): one memfd each */
-static int shmfd[64];
+static int shmfd[Nshm];
 
 int
 shmobject(uint32_t j)
