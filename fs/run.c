@@ -345,6 +345,7 @@ mkcred(fuse_req_t req, const char *path, Pcred *cred, Pcred **credp)
 	}
 	cred->uid = uid;
 	cred->gid = gid;
+	cred->oldpid = 1;	/* root asked */
 	n = nelem(cred->groups);
 	if((pw = getpwuid(uid)) == NULL || getgrouplist(pw->pw_name, gid, cred->groups, &n) < 0){
 		cred->groups[0] = gid;

@@ -60,6 +60,7 @@ struct Pcred {
 	gid_t	gid;
 	int	ngroups;
 	gid_t	groups[64];
+	int	oldpid;		/* root asked: the image may have the pid it had (if free) */
 };
 
 typedef struct Pinfo Pinfo;
@@ -87,8 +88,10 @@ int	pinfo(pid_t pid, Pinfo *info);	/* from /proc; -1 "process exited" */
 
 /* resume.c: check an image without running it */
 int	pcheck(const char *path);
-/* fork, become cred (nil: stay as we are), exec the image; returns the
- * new pid once the restorer says the process is back, or -1 and its error. */
+/* fork, become cred (nil: stay as we are, root), exec the image; returns
+ * the new pid once the restorer says the process is back, or -1 and its
+ * error.  With cred nil or cred->oldpid, the process gets the pid it had
+ * if that is free: choosing a pid is root's to ask for, never a user's. */
 pid_t	presume(const char *path, const Pcred *cred);
 /* the owner recorded in an image */
 int	pimageuid(const char *path, uid_t *uid, gid_t *gid);

@@ -151,7 +151,7 @@ presume(const char *path, const Pcred *cred)
 		close(img);
 		return -1;
 	}
-	pid = forkas(h.pid);
+	pid = forkas(cred == NULL || cred->oldpid ? (pid_t)h.pid : 0);
 	if(pid < 0){
 		werrstr("fork: %s", strerror(errno));
 		close(p[0]);

@@ -112,6 +112,8 @@ asuser() {
 	asuser cp "$UD/img" "$PERSIST/run/u1"
 	pid=$(runpid u1)
 	eq "$(puid "$pid")" "$UID_ $UID_ $UID_ $UID_"
+	# a pid is root's to choose, never a user's: a new one, though the old is free
+	[ "$pid" != "$OLD_PID" ]
 	wait_for_lines "$UD/out" $((N0 + 5))
 	kill9 "$pid"
 	check_counter "$UD/out" 0 $((N0 + 5))
