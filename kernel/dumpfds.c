@@ -111,6 +111,27 @@ savecontent(pid_t pid, int fd, struct stat *sb, Ifd *f, Img *m)
 	return n;
 }
 
+/*
+ * The path to reopen: without the kernel's " (deleted)" (a name may
+ * have blanks of its own), and the process's own /proc/PID/... as
+ * /proc/self/...: PID is another process's, or none, after a resume.
+ */
+static char *
+ownpath(pid_t pid, char *link, size_t size)
+{
+	size_t n = strlen(link), k = strlen(" (deleted)"), self = strlen("/proc/self");
+	char own[32];
+
+	if(n > k && strcmp(link + n - k, " (deleted)") == 0)
+		link[n -= k] = 0;
+	k = snprintf(own, sizeof own, "/proc/%d", pid);
+	if(strncmp(link, own, k) == 0 && (link[k] == '/' || link[k] == 0) && n - k + self < size){
+		memmove(link + self, link + k, n - k + 1);
+		memcpy(link, "/proc/self", self);
+	}
+	return link;
+}
+
 static int
 dumpfd(pid_t pid, int fd, Img *m, const char *skipdir)
 {
@@ -185,10 +206,8 @@ dumpfd(pid_t pid, int fd, Img *m, const char *skipdir)
 	}
 	if(f.kind == Dstd)
 		f.path = imgstr(m, link);	/* pipe:[ino]: a tree may hold its other end */
-	else if(f.kind == Dfile || f.kind == Ddir || f.kind == Ddev || f.kind == Dfifo || f.kind == Dgone){
-		link[strcspn(link, " ")] = 0;	/* " (deleted)" */
-		f.path = imgstr(m, link);
-	}
+	else if(f.kind == Dfile || f.kind == Ddir || f.kind == Ddev || f.kind == Dfifo || f.kind == Dgone)
+		f.path = imgstr(m, ownpath(pid, link, sizeof link));
 	return bufadd(&m->fds, &f, sizeof f);
 }
 

@@ -141,3 +141,19 @@ load helper
 	# before and after: pwd fails, nothing can be made there
 	awk '$0 != (NR - 1) " 1 none" { print "line " NR ": " $0; exit 1 }' "$T/out"
 }
+
+@test "misc: a file with blanks in its name, and the process's own /proc files, are reopened right" {
+	echo "hello there" >"$T/a file"
+	spawn bash -c 'exec 5<"$1" 6</proc/$$/status; i=0; while :; do echo "$i $(head -c 5 /proc/self/fd/5) $(grep -c ^Pid: /proc/self/fd/6)"; i=$((i+1)); sleep 0.1; done' sh "$T/a file" >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	freeze_image "$pid" "$T/img"
+	n=$(lines "$T/out")
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/out" $((n + 3))
+	eq "$(readlink /proc/$RESUME_PID/fd/5)" "$T/a file"
+	eq "$(readlink /proc/$RESUME_PID/fd/6)" "/proc/$RESUME_PID/status"
+	kill9 "$RESUME_PID"
+	awk '$0 != (NR - 1) " hello 1" { print "line " NR ": " $0; exit 1 }' "$T/out"
+}
