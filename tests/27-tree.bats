@@ -9,19 +9,19 @@ procs() {
 	awk '$1 == "procs" { print $2 }' "$PERSIST/$1/stats"
 }
 
-# treetrip PID OUT MORE: freeze the tree of PID, kill it, wait till its
-# pids are free (reaped, not only dead), resume it and wait for MORE
-# lines more in OUT; OLD is the tree's children as they were
+# treetrip PID OUT MORE: freeze the tree of PID (image $T/img.PID), kill
+# it, wait till its pids are free (reaped, not only dead), resume it and
+# wait for MORE lines more in OUT; OLD is the tree's children as they were
 treetrip() {
 	local n
 
 	OLD=$(descendants "$1" | sort -n | tr '\n' ' ')
-	freeze_image "$1" "$T/img"
+	freeze_image "$1" "$T/img.$1"
 	n=$(lines "$2")
 	ctl "$1" kill
 	wait_gone "$1"
 	wait_reaped $OLD
-	resume_image "$T/img" "$T/resumed.out"
+	resume_image "$T/img.$1" "$T/resumed.$1.out"
 	wait_resumed "$2" $((n + $3))
 }
 
@@ -238,4 +238,26 @@ treetrip() {
 	for p in $(comm -13 <(echo "$before") <(ps -eo pid= | sort)); do
 		[ "$(readlink /proc/$p/exe 2>/dev/null)" != "$T/img" ] || fail "process $p of the image left: $(pstate $p)"
 	done
+}
+
+@test "tree: python3 subprocess pipes to a child cat, and bash background jobs with wait, go on exactly" {
+	requires python3
+	spawn python3 -c '
+import subprocess, time
+p = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+i = 0
+while True:
+    p.stdin.write(b"%d\n" % i)
+    print(p.stdout.readline().decode().strip(), flush=True)
+    i += 1
+    time.sleep(0.05)' >"$T/out"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 5
+	treetrip "$pid" "$T/out" 10
+	check_seq "$T/out" 0 10
+	spawn bash -c 'i=0; while :; do sleep 0.2 & sleep 0.1 & wait; echo $i; i=$((i+1)); done' >"$T/jobs"
+	pid=$SPAWN_PID
+	wait_for_lines "$T/jobs" 3
+	treetrip "$pid" "$T/jobs" 5
+	check_seq "$T/jobs" 0 5
 }
