@@ -20,14 +20,7 @@ load helper
 }
 
 @test "misc: seccomp strict mode comes back" {
-	spawn "$PROG/seccomp" strict >"$T/out"
-	pid=$SPAWN_PID
-	wait_for_lines "$T/out" 2
-	freeze_image "$pid" "$T/img"
-	n=$(lines "$T/out")
-	kill9 "$pid"
-	resume_image "$T/img" "$T/resumed.out"
-	wait_resumed "$T/out" $((n + 2))
+	roundtrip "$T/out" 2 2 "$PROG/seccomp" strict
 	eq "$(awk '/^Seccomp:/ { print $2 }' /proc/$RESUME_PID/status)" 1
 	kill9 "$RESUME_PID"
 	awk '$0 != "strict " (NR - 1) { print "line " NR ": " $0; exit 1 }' "$T/out"
@@ -127,14 +120,7 @@ load helper
 
 @test "misc: a working directory removed under the process is a removed one again" {
 	mkdir "$T/wd"
-	spawn bash -c 'cd "$1" && rmdir "$1" && i=0; while :; do echo "$i $(pwd -P 2>&1 >/dev/null | wc -l) $(touch x 2>/dev/null && echo made || echo none)"; i=$((i+1)); sleep 0.1; done' sh "$T/wd" >"$T/out"
-	pid=$SPAWN_PID
-	wait_for_lines "$T/out" 3
-	freeze_image "$pid" "$T/img"
-	n=$(lines "$T/out")
-	kill9 "$pid"
-	resume_image "$T/img" "$T/resumed.out"
-	wait_resumed "$T/out" $((n + 3))
+	roundtrip "$T/out" 3 3 bash -c 'cd "$1" && rmdir "$1" && i=0; while :; do echo "$i $(pwd -P 2>&1 >/dev/null | wc -l) $(touch x 2>/dev/null && echo made || echo none)"; i=$((i+1)); sleep 0.1; done' sh "$T/wd"
 	[[ $(readlink /proc/$RESUME_PID/cwd) == *" (deleted)" ]]
 	kill9 "$RESUME_PID"
 	not grep -q warning "$T/resumed.out"
@@ -144,14 +130,7 @@ load helper
 
 @test "misc: a file with blanks in its name, and the process's own /proc files, are reopened right" {
 	echo "hello there" >"$T/a file"
-	spawn bash -c 'exec 5<"$1" 6</proc/$$/status; i=0; while :; do echo "$i $(head -c 5 /proc/self/fd/5) $(grep -c ^Pid: /proc/self/fd/6)"; i=$((i+1)); sleep 0.1; done' sh "$T/a file" >"$T/out"
-	pid=$SPAWN_PID
-	wait_for_lines "$T/out" 3
-	freeze_image "$pid" "$T/img"
-	n=$(lines "$T/out")
-	kill9 "$pid"
-	resume_image "$T/img" "$T/resumed.out"
-	wait_resumed "$T/out" $((n + 3))
+	roundtrip "$T/out" 3 3 bash -c 'exec 5<"$1" 6</proc/$$/status; i=0; while :; do echo "$i $(head -c 5 /proc/self/fd/5) $(grep -c ^Pid: /proc/self/fd/6)"; i=$((i+1)); sleep 0.1; done' sh "$T/a file"
 	eq "$(readlink /proc/$RESUME_PID/fd/5)" "$T/a file"
 	eq "$(readlink /proc/$RESUME_PID/fd/6)" "/proc/$RESUME_PID/status"
 	kill9 "$RESUME_PID"
