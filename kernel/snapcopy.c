@@ -25,8 +25,6 @@
 
 struct Snap {
 	pid_t	pid;
-	uint64_t	*range;	/* start, end of maps a fork does not copy, before the stop */
-	int	nrange;
 	Advice	*adv;		/* every map's advice, read before the stop */
 	int	nadv;
 	pid_t	copy;		/* ours, traced */
@@ -51,59 +49,11 @@ static const unsigned char forkcode[] = {
 	0xcc,				/* int3 */
 };
 
-/* the maps of pid whose VmFlags have one of flags ("dc", "wf"), as start, end pairs */
-static int
-flagged(pid_t pid, const char **flags, int nflag, uint64_t **out, int *nout)
-{
-	char path[64], *s, *l, *nl, *w;
-	uint64_t start = 0, end = 0, a, b, *r = NULL, *q;
-	int n = 0, i;
-
-	snprintf(path, sizeof path, "/proc/%d/smaps", pid);
-	s = readfile(path, NULL);
-	if(s == NULL){
-		werrstr("process exited");
-		return -1;
-	}
-	for(l = s; (nl = strchr(l, '\n')) != NULL; l = nl + 1){
-		*nl = 0;
-		if(strncmp(l, "VmFlags:", 8) != 0){
-			/* a map's first line; its other lines are "Name: value" */
-			if(sscanf(l, "%lx-%lx ", &a, &b) == 2){
-				start = a;
-				end = b;
-			}
-			continue;
-		}
-		for(i = 0; i < nflag; i++){
-			w = strstr(l, flags[i]);
-			if(w == NULL || w[-1] != ' ')
-				continue;
-			q = realloc(r, (n + 2) * sizeof *r);
-			if(q == NULL){
-				free(r);
-				free(s);
-				werrstr("out of memory");
-				return -1;
-			}
-			r = q;
-			r[n++] = start;
-			r[n++] = end;
-			break;
-		}
-	}
-	free(s);
-	*out = r;
-	*nout = n / 2;
-	return 0;
-}
-
-/* before the stop: which maps a fork would not copy, so the stop reads no smaps */
+/* before the stop: each map's advice (which a fork would not copy), so the stop reads no smaps */
 Snap *
 snapprep(pid_t pid)
 {
 	Snap *sn;
-	int i;
 
 	sn = calloc(1, sizeof *sn);
 	if(sn == NULL){
@@ -115,20 +65,6 @@ snapprep(pid_t pid)
 		free(sn);
 		return NULL;
 	}
-	/* the maps a fork does not copy as they are */
-	sn->range = calloc(2 * sn->nadv + 1, sizeof *sn->range);
-	if(sn->range == NULL){
-		free(sn->adv);
-		free(sn);
-		werrstr("out of memory");
-		return NULL;
-	}
-	for(i = 0; i < sn->nadv; i++)
-		if(sn->adv[i].bits & (Adontfork|Awipeonfork)){
-			sn->range[2*sn->nrange] = sn->adv[i].start;
-			sn->range[2*sn->nrange+1] = sn->adv[i].end;
-			sn->nrange++;
-		}
 	return sn;
 }
 
@@ -144,7 +80,6 @@ snapfree(Snap *sn)
 		endcopy(sn, &(Pstats){0});
 		memfree(sn->mm);
 	}
-	free(sn->range);
 	free(sn->adv);
 	free(sn);
 }
@@ -302,8 +237,10 @@ snapstop(Snap *sn, Group *g, Img *img, int lean, double tstop)
 		gdetach(g, 0);
 		return -1;
 	}
-	for(i = 0; i < sn->nrange; i++)
-		memnow(sn->mm, sn->range[2*i], sn->range[2*i+1]);
+	/* the maps a fork does not copy as they are: from the process, in the stop */
+	for(i = 0; i < sn->nadv; i++)
+		if(sn->adv[i].bits & (Adontfork|Awipeonfork))
+			memnow(sn->mm, sn->adv[i].start, sn->adv[i].end);
 	memnowshared(sn->mm);
 	memadvise(sn->mm, sn->adv, sn->nadv);
 	sn->phase = Mnow;
@@ -328,17 +265,16 @@ snapstop(Snap *sn, Group *g, Img *img, int lean, double tstop)
 int
 snaprest(Snap *sn, Img *img)
 {
-	static const char *wipe[] = {"wf"};
-	uint64_t *wf = NULL;
-	int i, nwf, r = -1;
+	Advice *a = NULL;
+	int i, na, r = -1;
 
 	if(sn->phase == Mnow){
 		img->st->fromcopy = 1;
 		/* MADV_WIPEONFORK maps made since snapprep: the copy's are empty */
-		if(flagged(sn->copy, wipe, 1, &wf, &nwf) < 0)
+		if(vmadvice(sn->copy, &a, &na) < 0)
 			goto out;
-		for(i = 0; i < nwf; i++)
-			if(memnow(sn->mm, wf[2*i], wf[2*i+1]) > 0){
+		for(i = 0; i < na; i++)
+			if((a[i].bits & Awipeonfork) && memnow(sn->mm, a[i].start, a[i].end) > 0){
 				werrstr("process remapped its memory during the snap: try again");
 				goto out;
 			}
@@ -347,7 +283,7 @@ snaprest(Snap *sn, Img *img)
 	}
 	r = memclose(sn->mm, img);
 out:
-	free(wf);
+	free(a);
 	endcopy(sn, img->st);
 	memfree(sn->mm);
 	sn->mm = NULL;
