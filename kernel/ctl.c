@@ -1,5 +1,4 @@
 /* plain process control and what status shows */
-#include <dirent.h>
 #include <errno.h>
 #include <pwd.h>
 #include <signal.h>
@@ -18,32 +17,6 @@ sig(pid_t pid, int s)
 	return 0;
 }
 
-/* pid's children, from every thread's list */
-static int
-kids(pid_t pid, pid_t *k, int max)
-{
-	char path[320], *c, *p;
-	DIR *d;
-	struct dirent *de;
-	int n = 0;
-
-	snprintf(path, sizeof path, "/proc/%d/task", pid);
-	d = opendir(path);
-	if(d == NULL)
-		return 0;
-	while((de = readdir(d)) != NULL){
-		if(de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/task/%s/children", pid, de->d_name);
-		c = readfile(path, NULL);
-		for(p = c; c != NULL && n < max && (k[n] = strtol(p, &p, 10)) > 0; n++)
-			;
-		free(c);
-	}
-	closedir(d);
-	return n;
-}
-
 /* s to pid's descendants, each found before it is signalled */
 static void
 sigkids(pid_t pid, int s, int depth)
@@ -53,7 +26,7 @@ sigkids(pid_t pid, int s, int depth)
 
 	if(depth > Nmember)
 		return;
-	n = kids(pid, k, Nmember);
+	n = childpids(pid, k, Nmember);
 	for(i = 0; i < n; i++){
 		sigkids(k[i], s, depth + 1);
 		kill(k[i], s);

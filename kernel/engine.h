@@ -73,6 +73,7 @@ int	treecheck(Tree *t);
 
 /* procfs.c */
 int	procstate(pid_t pid, char *state);	/* state letter from stat */
+int	childpids(pid_t pid, pid_t *k, int max);
 char	*readfile(const char *path, size_t *len);
 int	statfields(pid_t pid, uint64_t *f, int nf);
 int	statusline(pid_t pid, const char *key, char *buf, size_t n);

@@ -157,6 +157,32 @@ procstr(pid_t pid, const char *name, char *buf, size_t n)
 	return 0;
 }
 
+/* pid's children, from every thread's list: at most max of them */
+int
+childpids(pid_t pid, pid_t *k, int max)
+{
+	char path[320], *c, *p;
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/task", pid);
+	d = opendir(path);
+	if(d == NULL)
+		return 0;
+	while((de = readdir(d)) != NULL){
+		if(de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%s/children", pid, de->d_name);
+		c = readfile(path, NULL);
+		for(p = c; c != NULL && n < max && (k[n] = strtol(p, &p, 10)) > 0; n++)
+			;
+		free(c);
+	}
+	closedir(d);
+	return n;
+}
+
 /* 0 none, 1 strict, 2 filter */
 int
 seccompmode(pid_t tid)

@@ -5,7 +5,6 @@
  * nothing new turns up.  A child that dies meanwhile stays a zombie
  * (its parent is stopped and cannot wait for it) and is kept as one.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,34 +95,18 @@ sameuser(Tree *t, pid_t pid)
 	return 1;
 }
 
-/* children of member i not yet in the tree */
+/* children of member i not yet in the tree; one more than fits is enough to refuse */
 static int
 children(Tree *t, int i)
 {
-	char path[320], *s, *p;
-	DIR *d;
-	struct dirent *de;
-	pid_t c;
-	int r = 0;
+	pid_t k[Nmember + 1];
+	int j, n;
 
-	snprintf(path, sizeof path, "/proc/%d/task", t->m[i].pid);
-	d = opendir(path);
-	if(d == NULL)
-		return 0;
-	while(r == 0 && (de = readdir(d)) != NULL){
-		if(de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/task/%s/children", t->m[i].pid, de->d_name);
-		s = readfile(path, NULL);
-		if(s == NULL)
-			continue;
-		for(p = s; r == 0 && (c = strtol(p, &p, 10)) > 0; )
-			if(memberof(t, c) < 0)
-				r = sameuser(t, c) ? add(t, c, i) : -1;
-		free(s);
-	}
-	closedir(d);
-	return r;
+	n = childpids(t->m[i].pid, k, Nmember + 1);
+	for(j = 0; j < n; j++)
+		if(memberof(t, k[j]) < 0 && (!sameuser(t, k[j]) || add(t, k[j], i) < 0))
+			return -1;
+	return 0;
 }
 
 static int
