@@ -20,7 +20,8 @@
 typedef struct Ref Ref;
 struct Ref {
 	int	mem;	/* member */
-	uint32_t	idx;	/* its Ifd */
+	uint32_t	idx;	/* its Ifd's index */
+	Ifd	*f;	/* and the Ifd */
 	int	up;	/* union-find: another Ref of the same open file, or itself */
 };
 
@@ -108,36 +109,39 @@ stdpipes(Tree *t, Img *m)
 	return 0;
 }
 
-/* every pipe and socket pair saved has both its ends in the tree */
+/* does the tree hold the other end of socket pair end f? */
+static int
+paired(Tree *t, Img *m, Ifd *f)
+{
+	Ifd *g;
+	uint32_t j, ng;
+	int l;
+
+	for(l = 0; l < t->n; l++)
+		for(g = fdsof(&m[l], &ng), j = 0; j < ng; j++)
+			if(g[j].kind == Dsockpair && (uint32_t)g[j].arg[0] == f->arg[0] >> 32)
+				return 1;
+	return 0;
+}
+
+/* every pipe and socket pair saved has both its ends in the tree (or a pipe's other end is gone) */
 static int
 ends(Tree *t, Img *m)
 {
-	Ifd *f, *g;
-	uint32_t i, j, n, ng;
-	int k, l, r, w, peer;
+	Ifd *f;
+	uint32_t i, n;
+	int k;
 	char who[32];
 
 	for(k = 0; k < t->n; k++)
 		for(f = fdsof(&m[k], &n), i = 0; i < n; i++){
 			whose(who, sizeof who, t, k);
-			r = w = peer = 0;
-			for(l = 0; l < t->n; l++)
-				for(g = fdsof(&m[l], &ng), j = 0; j < ng; j++){
-					if(f[i].kind == Dsockpair && g[j].kind == Dsockpair &&
-					   (uint32_t)g[j].arg[0] == f[i].arg[0] >> 32)
-						peer = 1;
-					if(f[i].kind == Dpipe && g[j].kind == Dpipe && g[j].arg[0] == f[i].arg[0]){
-						if((g[j].flags & O_ACCMODE) == O_RDONLY)
-							r = 1;
-						else
-							w = 1;
-					}
-				}
-			if(f[i].kind == Dsockpair && !peer){
+			if(f[i].kind == Dsockpair && !paired(t, m, &f[i])){
 				werrstr("unsupported: fd %d%s is a connected socket", f[i].fd, who);
 				return -1;
 			}
-			if(f[i].kind == Dpipe && (!r || !w) && !widowed(t->m[k].pid, f[i].fd, f[i].flags)){
+			if(f[i].kind == Dpipe && !(holds(t, m, f[i].arg[0], 0) && holds(t, m, f[i].arg[0], 1)) &&
+			   !widowed(t->m[k].pid, f[i].fd, f[i].flags)){
 				werrstr("unsupported: fd %d%s is a pipe to another process", f[i].fd, who);
 				return -1;
 			}
@@ -163,7 +167,7 @@ sharable(Ifd *f)
 static int
 samefile(Tree *t, Ref *a, Ref *b)
 {
-	return syscall(SYS_kcmp, t->m[a->mem].pid, t->m[b->mem].pid, KCMP_FILE, a->idx, b->idx) == 0;
+	return syscall(SYS_kcmp, t->m[a->mem].pid, t->m[b->mem].pid, KCMP_FILE, a->f->fd, b->f->fd) == 0;
 }
 
 static int
@@ -187,21 +191,14 @@ shares(Tree *t, Img *m)
 			if(sharable(&f[i])){
 				r[nr].mem = k;
 				r[nr].idx = i;
+				r[nr].f = &f[i];
 				r[nr].up = nr;
 				nr++;
 			}
-	/* kcmp takes fd numbers: idx holds the Ifd index, so compare by fd */
 	for(a = 0; a < nr; a++)
-		for(b = a + 1; b < nr; b++){
-			Ifd *fa = &((Ifd *)m[r[a].mem].fds.p)[r[a].idx];
-			Ifd *fb = &((Ifd *)m[r[b].mem].fds.p)[r[b].idx];
-			Ref ra = {r[a].mem, fa->fd, 0}, rb = {r[b].mem, fb->fd, 0};
-
-			if(fa->kind != fb->kind || top(r, a) == top(r, b))
-				continue;
-			if(samefile(t, &ra, &rb))
+		for(b = a + 1; b < nr; b++)
+			if(r[a].f->kind == r[b].f->kind && top(r, a) != top(r, b) && samefile(t, &r[a], &r[b]))
 				r[top(r, b)].up = top(r, a);
-		}
 	for(a = 0; a < nr; a++){
 		for(b = 0; b < nr; b++)
 			if(b != a && top(r, b) == top(r, a))

@@ -67,6 +67,15 @@ static struct {
 } pipes[Npipe];
 static int npipes;
 
+/* the bytes a pipe or fifo held (f's arg[1], arg[2]) into it again, through w */
+static int
+fillpipe(long w, Ifd *f)
+{
+	if(f->arg[2] > 65536)
+		sys3(SYS_fcntl, w, F_SETPIPE_SZ, f->arg[2]);
+	return sys3(SYS_write, w, (char *)sect(Sblob, 0) + f->arg[1], f->arg[2]) == (long)f->arg[2] ? 0 : -1;
+}
+
 static int
 pipeget(Ifd *f)
 {
@@ -85,9 +94,7 @@ pipeget(Ifd *f)
 		npipes++;
 	}
 	if(f->arg[2] > 0 && !pipes[i].filled){
-		if(f->arg[2] > 65536)
-			sys3(SYS_fcntl, pipes[i].end[1], F_SETPIPE_SZ, f->arg[2]);
-		if(sys3(SYS_write, pipes[i].end[1], (char *)sect(Sblob, 0) + f->arg[1], f->arg[2]) != (long)f->arg[2])
+		if(fillpipe(pipes[i].end[1], f) < 0)
 			fail("cannot refill a pipe", 0);
 		pipes[i].filled = 1;
 	}
@@ -326,9 +333,7 @@ refill(Ifd *f, const char *path)
 	if(f->arg[2] == 0)
 		return;
 	w = sys3(SYS_open, path, 02|O_NONBLOCK|O_CLOEXEC, 0);
-	if(w >= 0 && f->arg[2] > 65536)
-		sys3(SYS_fcntl, w, F_SETPIPE_SZ, f->arg[2]);
-	if(w < 0 || sys3(SYS_write, w, (char *)sect(Sblob, 0) + f->arg[1], f->arg[2]) != (long)f->arg[2])
+	if(w < 0 || fillpipe(w, f) < 0)
 		fail("cannot refill fifo", path);
 	sys1(SYS_close, w);
 }

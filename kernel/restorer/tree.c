@@ -62,6 +62,15 @@ become(uint32_t k)
 		__atomic_store_n(&sh->grouped[k], 1, __ATOMIC_RELEASE);
 }
 
+/* the new pid of leader l, once it has made its group */
+static int
+leaderpid(int l)
+{
+	while(!__atomic_load_n(&sh->grouped[l], __ATOMIC_ACQUIRE))
+		sys0(SYS_sched_yield);
+	return sh->pid[l];
+}
+
 /* a group led by another process: once its leader has made it */
 static void
 joingroup(uint32_t k)
@@ -73,11 +82,9 @@ joingroup(uint32_t k)
 	if(k == 0 || leader(m))
 		return;
 	l = bypid(m->pgid);
-	if(l >= 0 && leader(&ctx.mb[l])){
-		while(!__atomic_load_n(&sh->grouped[l], __ATOMIC_ACQUIRE))
-			sys0(SYS_sched_yield);
-		want = sh->pid[l];
-	}else
+	if(l >= 0 && leader(&ctx.mb[l]))
+		want = leaderpid(l);
+	else
 		want = sh->rootpgid;	/* the root's group, wherever the runner put it */
 	if(sys1(SYS_getpgid, 0) != want && sys2(SYS_setpgid, 0, want) < 0)
 		fail("cannot restore process group", 0);
@@ -93,9 +100,7 @@ foreground(uint32_t k)
 
 	if(m->sid != m->pid || m->ctty == 0 || (l = bypid(m->tpgid)) < 0 || !leader(&ctx.mb[l]))
 		return;
-	while(!__atomic_load_n(&sh->grouped[l], __ATOMIC_ACQUIRE))
-		sys0(SYS_sched_yield);
-	pg = sh->pid[l];
+	pg = leaderpid(l);
 	s = ptyslave(m->ctty - 1, 02);
 	if(s >= 0){
 		sys3(SYS_ioctl, s, TIOCSPGRP, &pg);
