@@ -65,6 +65,7 @@ typedef struct Tree Tree;
 struct Tree {
 	Member	m[Nmember];
 	int	n;
+	char	ids[2][128];	/* the root's Uid: and Gid: lines, which every process matches */
 };
 
 int	treeseize(Tree *t, pid_t pid, int single, Pfreeze *opt);

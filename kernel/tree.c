@@ -75,19 +75,20 @@ add(Tree *t, pid_t pid, int parent)
  * ids each): the image is that user's file, and another user's
  * memory must not end up in it (a child running sudo, say).
  */
+static const char *ids[] = {"Uid", "Gid"};
+
 static int
 sameuser(Tree *t, pid_t pid)
 {
-	char a[128], b[128];
-	static const char *ids[] = {"Uid", "Gid"};
+	char b[128];
 	size_t i;
 
 	for(i = 0; i < sizeof ids/sizeof ids[0]; i++){
-		if(statusline(t->m[0].pid, ids[i], a, sizeof a) < 0 || statusline(pid, ids[i], b, sizeof b) < 0){
+		if(statusline(pid, ids[i], b, sizeof b) < 0){
 			werrstr("process exited");
 			return 0;
 		}
-		if(strcmp(a, b) != 0){
+		if(strcmp(t->ids[i], b) != 0){
 			werrstr("permission denied: process %d of the tree runs as another user", pid);
 			return 0;
 		}
@@ -158,6 +159,11 @@ treeseize(Tree *t, pid_t pid, int single, Pfreeze *opt)
 	memset(t, 0, sizeof *t);
 	if(add(t, pid, -1) < 0)
 		return -1;
+	for(i = 0; i < 2; i++)
+		if(statusline(pid, ids[i], t->ids[i], sizeof t->ids[i]) < 0){
+			werrstr("process exited");
+			return -1;
+		}
 	if(t->m[0].zombie){
 		werrstr("process exited");
 		return -1;
