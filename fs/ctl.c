@@ -57,6 +57,7 @@ static const struct {
 	{"-lean",	Flean},
 	{"-single",	Fsingle},
 	{"-lazy",	Flazy},
+	{"-copy",	Fcopy},
 };
 
 /* clone's options: which of the copy's fds a path replaces */

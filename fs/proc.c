@@ -42,6 +42,7 @@ static const struct {
 	{"stoppedms",	offsetof(Pstats, stoppedms),	Kms},
 	{"reapms",	offsetof(Pstats, reapms),	Kms},
 	{"fromcopy",	offsetof(Pstats, fromcopy),	Kint},
+	{"pagesahead",	offsetof(Pstats, pagesahead),	Ku64},
 	{"memms",	offsetof(Pstats, memms),	Kms},
 	{"writems",	offsetof(Pstats, writems),	Kms},
 	{"syncms",	offsetof(Pstats, syncms),	Kms},

@@ -16,8 +16,8 @@
 enum {
 	Batch	= 8<<20,		/* bytes read per call */
 	Present	= Ppresent,
-	Swapped	= 1ULL<<62,
-	Filepage	= 1ULL<<61,	/* page cache or shared: not changed privately */
+	Swapped	= Pswapped,
+	Filepage	= Pfile,
 };
 
 typedef struct Map Map;
@@ -28,11 +28,14 @@ struct Map {
 	uint64_t	ino;
 	uint64_t	*pm;	/* pagemap entries */
 	int	now;	/* a snap reads it from the process in the stop, not from the copy */
+	int	ahead;	/* a snap by tracking read it before the stop */
+	Track	*tr;	/* and this is its record, in the stop and after */
 };
 
 struct Mem {
 	Map	*m;
 	int	n;
+	Track	*tr;	/* a snap by tracking's: pages read ahead and not written since are not read again */
 };
 
 static const struct {
@@ -112,6 +115,27 @@ classify(pid_t pid, Map *p, int lean)
 	return 1;
 }
 
+/*
+ * The stack in pieces (a map registered with a userfaultfd, say, grows
+ * as a second one) is one stack again: restored apart, the piece below
+ * would keep the stack from growing.
+ */
+static int
+joinstack(Map *m, int n)
+{
+	int i;
+
+	for(i = 1; i < n; i++)
+		if(m[i].v.kind == Vstack && m[i-1].v.kind == Vanon && m[i-1].path[0] == 0 &&
+		   m[i-1].v.end == m[i].v.start && strcmp(m[i-1].perms, m[i].perms) == 0){
+			m[i].v.start = m[i-1].v.start;
+			memmove(&m[i-1], &m[i], (n - i) * sizeof m[0]);
+			n--;
+			i--;
+		}
+	return n;
+}
+
 static int
 parsemaps(pid_t pid, Map **out, int *nout, int lean)
 {
@@ -153,6 +177,7 @@ parsemaps(pid_t pid, Map **out, int *nout, int lean)
 			n++;
 	}
 	free(s);
+	n = joinstack(m, n);
 	*out = m;
 	*nout = n;
 	return 0;
@@ -169,6 +194,8 @@ wanted(Map *p, uint64_t i)
 {
 	uint64_t e = p->pm[i];
 
+	if(e & Pclean)
+		return 0;
 	switch(p->v.kind){
 	case Vvdso:
 		return 1;	/* kept whole: a restore on another kernel redirects its entry points */
@@ -188,7 +215,7 @@ wanted(Map *p, uint64_t i)
 
 /* the pagemap of p, from pid's pagemap fd (and shared memory's own, pid's map_files) */
 static int
-readpagemap(int fd, pid_t pid, Map *p, Pstats *st)
+readpagemap(int fd, pid_t pid, Map *p, Track *tr, Pstats *st)
 {
 	uint64_t np, j;
 
@@ -200,7 +227,9 @@ readpagemap(int fd, pid_t pid, Map *p, Pstats *st)
 		werrstr("out of memory");
 		return -1;
 	}
-	if(pread(fd, p->pm, np * 8, p->v.start / Ipage * 8) != (ssize_t)(np * 8)){
+	/* tracked, only the pages written since they were read ahead, and those later (askpages) */
+	if((tr == NULL || trackpages(tr, &p->v, p->pm) < 0) &&
+	   pread(fd, p->pm, np * 8, p->v.start / Ipage * 8) != (ssize_t)(np * 8)){
 		werrstr("cannot read pagemap");
 		return -1;
 	}
@@ -212,6 +241,31 @@ readpagemap(int fd, pid_t pid, Map *p, Pstats *st)
 			if(p->pm[j] & Present)
 				st->rss += Ipage;
 		}
+	return 0;
+}
+
+/* the entries of p's pages written since they were read ahead, from the pagemap fd */
+static int
+askpages(int fd, Map *p, Pstats *st)
+{
+	uint64_t np, i, j, k;
+
+	if(p->pm == NULL)
+		return 0;
+	np = (p->v.end - p->v.start) / Ipage;
+	for(i = 0; i < np; i = j){
+		for(; i < np && !(p->pm[i] & Pask); i++)
+			;
+		for(j = i; j < np && (p->pm[j] & Pask); j++)
+			;
+		if(j > i && pread(fd, p->pm + i, (j - i) * 8, (p->v.start / Ipage + i) * 8) != (ssize_t)((j - i) * 8)){
+			werrstr("cannot read pagemap");
+			return -1;
+		}
+		/* rss: these were counted when read ahead */
+		for(k = i; k < j; k++)
+			st->pagestotal += wanted(p, k);
+	}
 	return 0;
 }
 
@@ -247,24 +301,36 @@ readpages(pid_t pid, int memfd, uint64_t addr, char *buf, uint64_t np)
 	return 0;
 }
 
-/* write a run of pages and record it */
+/*
+ * write a run of pages and record it; tracked, pages read ahead once
+ * are written again where they were, not added
+ */
 static int
 putrun(Img *img, Map *p, uint64_t addr, const char *buf, uint64_t np)
 {
 	Irun r;
+	uint64_t k;
+	int64_t at;
 
-	if(np == 0)
-		return 0;
-	r.addr = addr;
-	r.npages = np;
-	r.sum = ihash(buf, np * Ipage, 0);
-	if(imgpages(img, buf, np * Ipage, &r.off) < 0)
-		return -1;
-	if(p->v.nrun == 0)
-		p->v.run = img->run.n / sizeof r;
-	p->v.nrun++;
-	img->st->pageswritten += np;
-	return bufadd(&img->run, &r, sizeof r);
+	for(; np > 0; np -= k, addr += k*Ipage, buf += k*Ipage){
+		k = np;
+		at = -1;
+		if(p->tr != NULL)
+			k = trackplace(p->tr, addr, np, &at);
+		r.addr = addr;
+		r.npages = k;
+		r.sum = ihash(buf, k * Ipage, 0);
+		r.off = at;
+		if(at >= 0 ? imgput(img, buf, k * Ipage, at) < 0 : imgpages(img, buf, k * Ipage, &r.off) < 0)
+			return -1;
+		if(p->v.nrun == 0)
+			p->v.run = img->run.n / sizeof r;
+		p->v.nrun++;
+		img->st->pageswritten += k;
+		if(bufadd(&img->run, &r, sizeof r) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* pages [i, i+np) of p, all wanted: read, drop zero pages, write */
@@ -425,6 +491,8 @@ memnowshared(Mem *mm)
 static int
 inphase(Map *p, int phase)
 {
+	if(phase == Mahead)
+		return p->ahead;
 	return phase == Mall || p->now == (phase == Mnow);
 }
 
@@ -454,12 +522,13 @@ memsave(Mem *mm, Img *img, pid_t from, int phase)
 	for(i = 0; i < mm->n; i++){
 		p = &mm->m[i];
 		if((inphase(p, phase) || (phase == Mnow && shared(p))) &&
-		   readpagemap(pmfd, from, p, img->st) < 0)
+		   readpagemap(pmfd, from, p, mm->tr, img->st) < 0)
 			goto out;
 	}
 	for(i = 0; i < mm->n; i++){
 		p = &mm->m[i];
-		if(inphase(p, phase) && savemap(img, p, phase == Mlater ? 0 : from, memfd, buf) < 0)
+		if(inphase(p, phase) && (askpages(pmfd, p, img->st) < 0 ||
+		   savemap(img, p, phase == Mlater ? 0 : from, memfd, buf) < 0))
 			goto out;
 	}
 	r = 0;
@@ -473,6 +542,101 @@ out:
 	return r;
 }
 
+/* in the stop, tracked: every map's pagemap; how many pages are to be read */
+int64_t
+mempages(Mem *mm, Img *img, pid_t pid)
+{
+	char path[64];
+	uint64_t j, np;
+	int64_t n = 0;
+	int i, fd;
+
+	snprintf(path, sizeof path, "/proc/%d/pagemap", pid);
+	if((fd = open(path, O_RDONLY|O_CLOEXEC)) < 0)
+		return -1;
+	for(i = 0; i < mm->n; i++){
+		if(readpagemap(fd, pid, &mm->m[i], mm->tr, img->st) < 0){
+			close(fd);
+			return -1;
+		}
+		np = (mm->m[i].v.end - mm->m[i].v.start) / Ipage;
+		for(j = 0; mm->m[i].pm != NULL && j < np; j++)
+			n += (mm->m[i].pm[j] & Pask) || wanted(&mm->m[i], j);
+	}
+	close(fd);
+	return n;
+}
+
+/*
+ * A snap by tracking, before its stop: the private maps whose writes
+ * can be tracked are protected and read while pid runs.
+ */
+int
+memahead(Mem *mm, Img *img, pid_t pid, Track *tr)
+{
+	Map *p;
+	int i;
+
+	for(i = 0; i < mm->n; i++){
+		p = &mm->m[i];
+		switch(p->v.kind){
+		case Vanon:
+		case Vstack:
+		case Vfile:
+		case Vlean:
+			p->ahead = !shared(p) && trackmap(tr, p->v.start, p->v.end) == 0;
+		}
+	}
+	return memsave(mm, img, pid, Mahead);
+}
+
+/* in the stop: pages tr read ahead and not written since are not read again */
+void
+memtrack(Mem *mm, Track *tr)
+{
+	int i;
+
+	mm->tr = tr;
+	for(i = 0; i < mm->n; i++)
+		mm->m[i].tr = tr;
+}
+
+static int
+byaddr(const void *a, const void *b)
+{
+	const Irun *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* each map's runs: those read in the stop and those read ahead that hold, in address order */
+static int
+mergeruns(Mem *mm, Img *img)
+{
+	Buf runs = {0};
+	Ivma *v;
+	size_t first;
+	int i;
+
+	for(i = 0; i < mm->n; i++){
+		v = &mm->m[i].v;
+		first = runs.n / sizeof(Irun);
+		if(v->nrun > 0 && bufadd(&runs, img->run.p + v->run*sizeof(Irun), v->nrun*sizeof(Irun)) < 0)
+			goto fail;
+		if(mm->m[i].pm != NULL && trackruns(mm->tr, v, mm->m[i].pm, &runs) < 0)
+			goto fail;
+		v->run = first;
+		v->nrun = runs.n / sizeof(Irun) - first;
+		qsort(runs.p + first*sizeof(Irun), v->nrun, sizeof(Irun), byaddr);
+	}
+	free(img->run.p);
+	img->run = runs;
+	return 0;
+fail:
+	free(runs.p);
+	return -1;
+}
+
 /* the table of maps, in address order, once their pages are saved */
 int
 memclose(Mem *mm, Img *img)
@@ -480,6 +644,8 @@ memclose(Mem *mm, Img *img)
 	Map *m = mm->m;
 	int i;
 
+	if(mm->tr != NULL && mergeruns(mm, img) < 0)
+		return -1;
 	for(i = 0; i < mm->n; i++){
 		if(m[i].path[0] != 0 && m[i].path[0] != '[')
 			m[i].v.path = imgstr(img, m[i].path);

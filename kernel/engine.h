@@ -8,6 +8,10 @@
 
 enum {
 	Ppresent	= 1ULL<<63,	/* a pagemap entry's page is there */
+	Pswapped	= 1ULL<<62,
+	Pfile	= 1ULL<<61,	/* page cache or shared: not changed privately */
+	Pclean	= 1ULL<<58,	/* ours, in a pagemap entry (the kernel's bit is 0): read ahead, not written since */
+	Pask	= 1ULL<<59,	/* ours: written since, the entry itself not read yet */
 	Stopwait	= 5000,	/* ms to wait for a thread to reach a stop */
 	Maxthreads	= 256,	/* threads of one process we take */
 };
@@ -75,6 +79,7 @@ int	treecheck(Tree *t);
 /* procfs.c */
 int	procstate(pid_t pid, char *state);	/* state letter from stat */
 int	childpids(pid_t pid, pid_t *k, int max);
+pid_t	livetid(pid_t pid);	/* a thread that can stop: the main one unless it ended */
 char	*readfile(const char *path, size_t *len);
 int	statfields(pid_t pid, uint64_t *f, int nf);
 int	statusline(pid_t pid, const char *key, char *buf, size_t n);
@@ -110,6 +115,7 @@ int	bufadd(Buf *b, const void *p, size_t n);
 uint32_t	imgstr(Img *m, const char *s);
 int	imgcreate(Img *m, const char *path);
 int	imgpages(Img *m, const void *p, size_t n, uint64_t *off);
+int	imgput(Img *m, const void *p, size_t n, uint64_t off);
 int	imgfinish(Img *m, int n);	/* m[0] the root, m[i] Imember i */
 void	imgfree(Img *m);
 
@@ -137,6 +143,7 @@ enum {
 	Mall,		/* every map, from the process */
 	Mnow,		/* the maps marked now, from the process, in the stop */
 	Mlater,		/* the rest, from the copy */
+	Mahead,		/* the maps a snap by tracking reads before its stop */
 };
 typedef struct Mem Mem;
 Mem	*memopen(pid_t pid, int lean);	/* the maps of pid as they are */
@@ -156,9 +163,22 @@ struct Advice {
 int	vmadvice(pid_t pid, Advice **a, int *n);
 void	memadvise(Mem *mm, Advice *a, int n);	/* dumpmem.c */
 
+/* track.c: a snap's memory read ahead while the process runs, what it writes meanwhile read again in the stop */
+typedef struct Track Track;
+Track	*trackstart(pid_t pid, Img *m, int lean);	/* nil: the kernel or the process cannot */
+int	trackmap(Track *tr, uint64_t start, uint64_t end);
+int	trackpages(Track *tr, Ivma *v, uint64_t *pm);	/* v's pages Pclean or Pask */
+int	trackruns(Track *tr, Ivma *v, uint64_t *pm, Buf *runs);
+uint64_t	trackplace(Track *tr, uint64_t addr, uint64_t np, int64_t *off);
+double	trackheld(Track *tr);
+void	trackfree(Track *tr);
+int	memahead(Mem *mm, Img *m, pid_t pid, Track *tr);
+void	memtrack(Mem *mm, Track *tr);
+int64_t	mempages(Mem *mm, Img *m, pid_t pid);
+
 /* snapcopy.c: a snap's memory read from a forked copy */
 typedef struct Snap Snap;
-Snap	*snapprep(pid_t pid);	/* before the stop */
+Snap	*snapprep(pid_t pid, Img *m, int lean);	/* before the stop; m: read ahead into it (track.c) */
 int	snapstop(Snap *sn, Group *g, Img *m, int lean, double tstop);	/* lets g go */
 int	snaprest(Snap *sn, Img *m);
 void	snapfree(Snap *sn);

@@ -117,6 +117,19 @@ lazyok(Tree *t)
 	return 0;
 }
 
+/*
+ * A snap reads ahead unless told not to, or unless the process is the
+ * one asking: its writing thread cannot stop until it is answered.
+ */
+static int
+aheadok(pid_t pid, Pfreeze *opt)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d", pid, opt->writer);
+	return !(opt->flags & Fcopy) && (opt->writer <= 0 || access(path, F_OK) < 0);
+}
+
 /* a process of the tree: its header and its share of the image file */
 static void
 setimg(Tree *t, Img *m, int k)
@@ -163,7 +176,7 @@ dumptree(Tree *t, Img *m, Pfreeze *opt, Snap **sn, double tstop)
 		mb = &t->m[k];
 		if(mb->zombie)
 			continue;
-		if(sn != NULL && sn[k] == NULL && (sn[k] = snapprep(mb->pid)) == NULL)
+		if(sn != NULL && sn[k] == NULL && (sn[k] = snapprep(mb->pid, NULL, lean)) == NULL)
 			return -1;
 		m[k].off = off;
 		if(sn != NULL ? snapstop(sn[k], mb->g, &m[k], lean, tstop) < 0 : dumpmem(&mb->g->t[0], &m[k], lean) < 0)
@@ -247,7 +260,8 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 		goto fail;
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	/* all that can be done before the stop is, to keep it short */
-	if((snap && (sn[0] = snapprep(pid)) == NULL) || imgcreate(&m[0], tmp) < 0)
+	if(imgcreate(&m[0], tmp) < 0 ||
+	   (snap && (sn[0] = snapprep(pid, aheadok(pid, opt) ? &m[0] : NULL, opt->flags & Flean)) == NULL))
 		goto fail;
 	tseize = now();
 	if(treeseize(t, pid, opt->flags & Fsingle, opt) < 0){

@@ -73,7 +73,7 @@ imgcreate(Img *m, const char *path)
 {
 	size_t n = restorer_end - restorer_start;
 
-	m->fd = open(path, O_CREAT|O_TRUNC|O_WRONLY|O_CLOEXEC, 0700);
+	m->fd = open(path, O_CREAT|O_TRUNC|O_RDWR|O_CLOEXEC, 0700);
 	if(m->fd < 0){
 		werrstr("create image: %s", strerror(errno));
 		return -1;
@@ -95,6 +95,13 @@ imgpages(Img *m, const void *p, size_t n, uint64_t *off)
 	*off = m->off;
 	m->off += n;
 	return 0;
+}
+
+/* pages again where they were written before */
+int
+imgput(Img *m, const void *p, size_t n, uint64_t off)
+{
+	return pwriteall(m->fd, p, n, off);
 }
 
 /* m's header and sections as they go at hdroff, into meta */

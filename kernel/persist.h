@@ -12,6 +12,7 @@ enum {
 	Flean	= 1<<1,	/* record identity of mapped files instead of their contents */
 	Fsingle	= 1<<2,	/* the process alone, not its descendants */
 	Flazy	= 1<<3,	/* resume maps the image's pages instead of copying them */
+	Fcopy	= 1<<4,	/* snap: memory from a forked copy, not read ahead while the process runs */
 };
 
 typedef struct Pstats Pstats;
@@ -31,6 +32,7 @@ struct Pstats {
 	double	stoppedms;	/* how long the target was held stopped */
 	double	reapms;		/* snap: the second stop, to reap the copy */
 	int	fromcopy;	/* snap: memory was read from a copy */
+	uint64_t	pagesahead;	/* snap: pages read before the stop, while the process ran */
 	double	memms;		/* read memory */
 	double	writems;	/* write image */
 	double	syncms;		/* fsync + rename */

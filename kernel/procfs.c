@@ -268,3 +268,26 @@ plainids(pid_t pid)
 	}
 	return 1;
 }
+
+/* a thread of pid that can be stopped: the main one, unless it ended before the others */
+pid_t
+livetid(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	struct dirent *de;
+	pid_t tid = -1;
+	DIR *d;
+
+	snprintf(path, sizeof path, "/proc/%d/task", pid);
+	d = opendir(path);
+	while(d != NULL && (de = readdir(d)) != NULL){
+		tid = atoi(de->d_name);
+		if(tid > 0 && procstr(tid, "stat", buf, sizeof buf) == 0 &&
+		   (p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] != 'Z')
+			break;
+		tid = -1;
+	}
+	if(d != NULL)
+		closedir(d);
+	return tid;
+}

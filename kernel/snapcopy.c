@@ -31,6 +31,7 @@ struct Snap {
 	pid_t	nscopy;		/* the same as the process numbers it */
 	Mem	*mm;		/* its maps, between snapstop and snaprest */
 	int	phase;		/* Mnow: the rest from the copy; Mall: all read in the stop */
+	Track	*tr;		/* or no copy: memory read ahead, what was written since read in the stop */
 };
 
 /*
@@ -49,9 +50,13 @@ static const unsigned char forkcode[] = {
 	0xcc,				/* int3 */
 };
 
-/* before the stop: each map's advice (which a fork would not copy), so the stop reads no smaps */
+/*
+ * Before the stop: each map's advice (which a fork would not copy), so
+ * the stop reads no smaps; and with img, the memory read ahead (track.c)
+ * if the kernel can track what is written after.
+ */
 Snap *
-snapprep(pid_t pid)
+snapprep(pid_t pid, Img *img, int lean)
 {
 	Snap *sn;
 
@@ -65,6 +70,8 @@ snapprep(pid_t pid)
 		free(sn);
 		return NULL;
 	}
+	if(img != NULL)
+		sn->tr = trackstart(pid, img, lean);
 	return sn;
 }
 
@@ -80,6 +87,7 @@ snapfree(Snap *sn)
 		endcopy(sn, &(Pstats){0});
 		memfree(sn->mm);
 	}
+	trackfree(sn->tr);
 	free(sn->adv);
 	free(sn);
 }
@@ -143,29 +151,6 @@ forkcopy(Tracee *t, Snap *sn)
 	return 0;
 }
 
-/* a thread of pid that can be stopped: the main one, unless it ended before the others */
-static pid_t
-livetid(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	struct dirent *de;
-	pid_t tid = -1;
-	DIR *d;
-
-	snprintf(path, sizeof path, "/proc/%d/task", pid);
-	d = opendir(path);
-	while(d != NULL && (de = readdir(d)) != NULL){
-		tid = atoi(de->d_name);
-		if(tid > 0 && procstr(tid, "stat", buf, sizeof buf) == 0 &&
-		   (p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] != 'Z')
-			break;
-		tid = -1;
-	}
-	if(d != NULL)
-		closedir(d);
-	return tid;
-}
-
 /* the copy's zombie is still the child of pid */
 static int
 childof(pid_t copy, pid_t pid)
@@ -219,10 +204,32 @@ proctext(pid_t pid, const char *name)
 	return s;
 }
 
+/* a fork costs about a page table's copy, what reading a page costs for every Forkratio pages it has */
+enum {
+	Forkratio	= 40,
+	Forkbase	= 256,	/* pages: below this much to read, no fork is worth it */
+};
+
+/* read ahead, most of it still holds: what was written since is read now, unless a fork is quicker */
+static int
+fewwritten(Snap *sn, Img *img, pid_t pid)
+{
+	char buf[64];
+	int64_t n;
+	uint64_t rss;
+
+	n = mempages(sn->mm, img, pid);
+	if(n < 0 || statusline(pid, "VmRSS", buf, sizeof buf) < 0)
+		return 1;	/* gone: the read will say so */
+	rss = strtoull(buf, NULL, 10) * 1024;
+	return (uint64_t)n < Forkbase + rss / Ipage / Forkratio;
+}
+
 /*
  * In the stop: the copy forked, what the copy will not have (and shared
  * memory) read from the process; then g is let go, st->stoppedms the
- * time it was held since tstop.  snaprest reads the rest.
+ * time it was held since tstop.  snaprest reads the rest.  Memory read
+ * ahead needs no copy if the process wrote little of it since.
  */
 int
 snapstop(Snap *sn, Group *g, Img *img, int lean, double tstop)
@@ -237,27 +244,34 @@ snapstop(Snap *sn, Group *g, Img *img, int lean, double tstop)
 		gdetach(g, 0);
 		return -1;
 	}
-	/* the maps a fork does not copy as they are: from the process, in the stop */
-	for(i = 0; i < sn->nadv; i++)
-		if(sn->adv[i].bits & (Adontfork|Awipeonfork))
-			memnow(sn->mm, sn->adv[i].start, sn->adv[i].end);
-	memnowshared(sn->mm);
 	memadvise(sn->mm, sn->adv, sn->nadv);
 	sn->phase = Mnow;
-	if(forkcopy(&g->t[0], sn) < 0)
-		sn->phase = Mall;	/* no copy: read it all in the stop, as a freeze does */
-	else{
-		/* MADV_DONTFORK maps made since snapprep: not in the copy */
-		if((maps = proctext(sn->copy, "maps")) == NULL){
-			gdetach(g, 0);
-			return -1;
+	if(sn->tr != NULL){
+		memtrack(sn->mm, sn->tr);
+		if(fewwritten(sn, img, pid))
+			sn->phase = Mall;
+	}
+	if(sn->phase == Mnow){
+		/* the maps a fork does not copy as they are: from the process, in the stop */
+		for(i = 0; i < sn->nadv; i++)
+			if(sn->adv[i].bits & (Adontfork|Awipeonfork))
+				memnow(sn->mm, sn->adv[i].start, sn->adv[i].end);
+		memnowshared(sn->mm);
+		if(forkcopy(&g->t[0], sn) < 0)
+			sn->phase = Mall;	/* no copy: read it all in the stop, as a freeze does */
+		else{
+			/* MADV_DONTFORK maps made since snapprep: not in the copy */
+			if((maps = proctext(sn->copy, "maps")) == NULL){
+				gdetach(g, 0);
+				return -1;
+			}
+			memabsent(sn->mm, maps);
+			free(maps);
 		}
-		memabsent(sn->mm, maps);
-		free(maps);
 	}
 	r = memsave(sn->mm, img, pid, sn->phase);
 	gdetach(g, 0);
-	st->stoppedms = now() - tstop;
+	st->stoppedms = now() - tstop + (sn->tr != NULL ? trackheld(sn->tr) : 0);
 	return r;
 }
 
@@ -287,5 +301,7 @@ out:
 	endcopy(sn, img->st);
 	memfree(sn->mm);
 	sn->mm = NULL;
+	trackfree(sn->tr);	/* every map unregistered */
+	sn->tr = NULL;
 	return r;
 }

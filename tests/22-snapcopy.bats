@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
-# snap by a copy: the process is held only while it forks; its memory
-# is read from the copy, which never runs and leaves nothing behind.
+# snap: its memory is read ahead while the process runs, and in the stop
+# only what it wrote since (by tracking) or, when that is much, from a copy
+# it forks; the copy never runs and leaves nothing behind.  -copy takes
+# all from a copy.
 
 load helper
 
@@ -15,9 +17,9 @@ nochild() {
 }
 
 # snap_resume THREADS CMD...: CMD (THREADS threads), its output in out,
-# snapped by a copy once it has 3 lines, runs on and is killed; its
-# image resumes, output in resumed.out, until 5 lines (RESUME_PID is
-# left running)
+# snapped by a copy (snap -copy) once it has 3 lines, runs on and is
+# killed; its image resumes, output in resumed.out, until 5 lines
+# (RESUME_PID is left running)
 snap_resume() {
 	local n=$1
 
@@ -25,7 +27,7 @@ snap_resume() {
 	spawn_piped "$T/out" "$@"
 	pid=$SPAWN_PID
 	wait_for_lines "$T/out" 3
-	ctl "$pid" snap
+	ctl "$pid" "snap -copy"
 	cp "$PERSIST/$pid/image" "$T/img"
 	eq "$(sfield fromcopy)" 1
 	eq "$(sfield threads)" "$n"
@@ -41,7 +43,7 @@ snap_resume() {
 	spawn_piped "$T/out" "$PROG/churn" 256
 	pid=$SPAWN_PID
 	wait_for '^pass 1$' "$T/out" 60
-	ctl "$pid" snap
+	ctl "$pid" "snap -copy"
 	cp "$PERSIST/$pid/image" "$T/img"
 	eq "$(sfield fromcopy)" 1
 	# the stop is over before the memory is read, not after: it lasts a
@@ -84,7 +86,7 @@ snap_resume() {
 	pid=$SPAWN_PID
 	wait_for_lines "$T/out" 3
 	eq "$(stat -c %u /proc/$pid)" 65534
-	ctl "$pid" snap
+	ctl "$pid" "snap -copy"
 	eq "$(sfield fromcopy)" 0
 	check_image "$PERSIST/$pid/image"
 	nochild
@@ -97,7 +99,7 @@ snap_resume() {
 	spawn_piped "$T/out" "$PROG/churn" 256
 	pid=$SPAWN_PID
 	wait_for '^pass 1$' "$T/out" 60
-	(ctl "$pid" snap 2>/dev/null) &
+	(ctl "$pid" "snap -copy" 2>/dev/null) &
 	req=$!
 	kids=
 	for ((i = 0; i < 1000; i++)); do
@@ -135,4 +137,102 @@ snap_resume() {
 		done
 		[ ! -e "/proc/$k" ] || fail "copy $k left: $(pstate "$k")"
 	done
+}
+
+# checked RESUMED: RESUMED (a scribble) checks all its memory and says ok
+checked() {
+	# not before its handler is back: SIGUSR1 would kill the restorer
+	for ((i = 0; i < 100; i++)); do
+		alive "$1" || fail "resumed $1 died: $(cat "$RESUME_OUT")"
+		(( 0x$(awk '/^SigCgt/ { print $2 }' "/proc/$1/status") & 0x200 )) && break
+		sleep 0.05
+	done
+	kill -USR1 "$1"
+	wait_for "^ok" "$RESUME_OUT" 10
+	not grep FAIL "$RESUME_OUT" || fail "$(grep FAIL "$RESUME_OUT")"
+}
+
+# snap_scribble N: a scribble of 64 MiB writing N pages a round, snapped
+# three times as it runs, each image resumed and checked (sets pid)
+snap_scribble() {
+	local i
+
+	spawn_piped "$T/out" "$PROG/scribble" 64 "$1"
+	pid=$SPAWN_PID
+	wait_for '^ready$' "$T/out" 30
+	for i in 1 2 3; do
+		ctl "$pid" snap
+		cp "$PERSIST/$pid/image" "$T/img.$i"
+		# all of it read ahead: 64 MiB, and the image holds each page once
+		[ "$(sfield pagesahead)" -ge 12000 ]
+		[ "$(sfield imagesize)" -lt $((80 << 20)) ] || fail "image of $(sfield imagesize) bytes"
+		eval "copy$i=$(sfield fromcopy)"
+	done
+	kill -USR1 "$pid"
+	wait_for '^ok' "$T/out" 10
+	kill9 "$pid"
+	not grep FAIL "$T/out" || fail "$(grep FAIL "$T/out")"
+	for i in 1 2 3; do
+		resume_image "$T/img.$i" "$T/resumed.$i"
+		checked "$RESUME_PID"
+		kill9 "$RESUME_PID"
+	done
+}
+
+@test "snap reads ahead as the process runs, then only what it wrote since: memory exact" {
+	# a page a round (and its stack): a few hundred pages written during
+	# the read ahead, read again in the stop with no copy
+	snap_scribble 1
+	[[ $copy1$copy2$copy3 == *0* ]] || fail "a copy each time"
+}
+
+@test "snap of a process that writes faster than it is read: what it wrote comes from a copy" {
+	snap_scribble 256
+	eq "$copy1$copy2$copy3" 111
+}
+
+@test "snap read ahead of a multithreaded process: all threads run on, the image resumes them" {
+	spawn_piped "$T/out" "$PROG/threads" 4
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 3
+	ctl "$pid" snap
+	cp "$PERSIST/$pid/image" "$T/img"
+	[ "$(sfield pagesahead)" -gt 0 ]
+	eq "$(sfield threads)" 5
+	growing "$T/out"
+	kill9 "$pid"
+	resume_image "$T/img" "$T/resumed.out"
+	wait_resumed "$T/resumed.out" 5
+	eq "$(awk '/^Threads/ { print $2 }' /proc/$RESUME_PID/status)" 5
+	not grep FAIL "$T/resumed.out" || fail "$(grep FAIL "$T/resumed.out")"
+}
+
+# uffdmaps PID: how many of PID's maps are registered with a userfaultfd
+uffdmaps() {
+	grep -c '^VmFlags:.* uw' "/proc/$1/smaps" || true
+}
+
+@test "persistfs killed while a snap reads ahead: the process runs on, its maps unregistered" {
+	spawn_piped "$T/out" "$PROG/churn" 512
+	pid=$SPAWN_PID
+	wait_for '^pass 1$' "$T/out" 60
+	eq "$(uffdmaps "$pid")" 0
+	(ctl "$pid" snap 2>/dev/null) &
+	req=$!
+	for ((i = 0; i < 1000; i++)); do
+		[ "$(uffdmaps "$pid")" -gt 0 ] && break
+		sleep 0.005
+	done
+	[ "$(uffdmaps "$pid")" -gt 0 ] || fail "no registered map seen"
+	kill -9 "$PFS_PID"
+	wait "$req" || true
+	for ((i = 0; i < 50; i++)); do
+		[ "$(uffdmaps "$pid")" = 0 ] && break
+		sleep 0.1
+	done
+	eq "$(uffdmaps "$pid")" 0
+	eq "$(awk '/^TracerPid/ { print $2 }' /proc/$pid/status)" 0
+	n=$(grep -c '^pass' "$T/out")
+	wait_for "^pass $((n + 2))\$" "$T/out" 60
+	not grep FAIL "$T/out" || fail "$(grep FAIL "$T/out")"
 }

@@ -1,0 +1,347 @@
+/*
+ * snap by tracking: memory is read while the process runs, and only
+ * what it wrote meanwhile is read again in the stop.  The process gets
+ * a userfaultfd (one injected call, closed again at once: we hold our
+ * own reference), its private maps are registered for asynchronous
+ * write protection (UFFD_FEATURE_WP_ASYNC: the kernel resolves the
+ * faults itself, nothing waits on us) and protected with PAGEMAP_SCAN;
+ * then they are read.  In the stop, PAGEMAP_SCAN says which pages were
+ * written (or dropped) since: those are read again, the rest come from
+ * the runs read ahead.  Closing the userfaultfd unregisters it all.
+ * Needs Linux 6.7; where any step is refused the snap is by a copy.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <linux/userfaultfd.h>
+#include "engine.h"
+
+/* the kernel's ABI (6.7), which Debian 12's headers predate */
+enum {
+	Wpunpopulated	= 1<<13,	/* UFFD_FEATURE_WP_UNPOPULATED */
+	Wpasync		= 1<<15,	/* UFFD_FEATURE_WP_ASYNC */
+	Wpallowed	= 1<<0,		/* PAGE_IS_WPALLOWED */
+	Written		= 1<<1,		/* PAGE_IS_WRITTEN */
+	Wpmatching	= 1<<0,		/* PM_SCAN_WP_MATCHING */
+	Nregion		= 512,
+};
+
+typedef struct Region Region;
+struct Region {
+	uint64_t	start, end, categories;
+};
+
+typedef struct Scanarg Scanarg;
+struct Scanarg {
+	uint64_t	size, flags, start, end, walkend, vec, veclen, maxpages;
+	uint64_t	inverted, mask, anyof, ret;
+};
+
+#define PAGEMAP_SCAN	_IOWR('f', 16, Scanarg)
+
+typedef struct Range Range;
+struct Range {
+	uint64_t	start, end;
+};
+
+struct Track {
+	pid_t	pid;
+	int	uffd;		/* ours; the process's own was closed */
+	int	pmfd;		/* its pagemap: PAGEMAP_SCAN */
+	int	imgfd;		/* the image: split runs are hashed again from it */
+	Range	*r;		/* registered, protected, then read */
+	int	nr, cap;
+	Buf	ahead;		/* Irun[] read ahead, in address order */
+	double	heldms;		/* the process held to make the userfaultfd */
+};
+
+/*
+ * The pages of [start, end) whose categories, inverted as inv says,
+ * are all of mask, in regions of v with the categories of ret; or
+ * with Wpmatching, all of them protected.
+ */
+static long
+scan(Track *tr, uint64_t start, uint64_t end, uint64_t inv, uint64_t flags, uint64_t mask,
+	Region *v, int nv, uint64_t *walkend)
+{
+	Scanarg a;
+	long r;
+
+	memset(&a, 0, sizeof a);
+	a.size = sizeof a;
+	a.flags = flags & Wpmatching;
+	a.start = start;
+	a.end = end;
+	a.vec = (uint64_t)(uintptr_t)v;
+	a.veclen = nv;
+	a.inverted = inv;
+	a.mask = mask;
+	a.ret = mask;
+	r = ioctl(tr->pmfd, PAGEMAP_SCAN, &a);
+	*walkend = a.walkend;
+	return r;
+}
+
+/* a userfaultfd of pid's, made by pid (one stopped thread) and taken */
+static int
+takeuffd(Track *tr)
+{
+	Tracee t;
+	pid_t tid;
+	long fd;
+	int pidfd, r = -1;
+	double t0 = now();
+
+	tid = livetid(tr->pid);
+	if(tid <= 0 || tseize(&t, tr->pid, tid) < 0)
+		return -1;
+	if(tinterrupt(&t) < 0 || twait(&t, Stopwait) < 0 || tsysaddr(&t) < 0)
+		goto out;
+	fd = tinject(&t, SYS_userfaultfd, O_CLOEXEC|UFFD_USER_MODE_ONLY, 0, 0, 0, 0, 0);
+	if(fd < 0)
+		goto out;
+	pidfd = syscall(SYS_pidfd_open, tr->pid, 0);
+	if(pidfd >= 0){
+		tr->uffd = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+		close(pidfd);
+	}
+	tinject(&t, SYS_close, fd, 0, 0, 0, 0, 0);
+	r = tr->uffd >= 0 ? 0 : -1;
+out:
+	tdetach(&t, 0);
+	tr->heldms = now() - t0;
+	return r;
+}
+
+/* register [start, end) and protect it; 0 if it can be read ahead */
+int
+trackmap(Track *tr, uint64_t start, uint64_t end)
+{
+	struct uffdio_register reg;
+	uint64_t walk;
+	Range *q;
+
+	memset(&reg, 0, sizeof reg);
+	reg.range.start = start;
+	reg.range.len = end - start;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	if(ioctl(tr->uffd, UFFDIO_REGISTER, &reg) < 0)
+		return -1;
+	if(scan(tr, start, end, 0, Wpmatching, Wpallowed, NULL, 0, &walk) < 0 || walk != end)
+		return -1;
+	if(tr->nr == tr->cap){
+		tr->cap = tr->cap ? 2*tr->cap : 64;
+		if((q = realloc(tr->r, tr->cap * sizeof *q)) == NULL)
+			return -1;
+		tr->r = q;
+	}
+	tr->r[tr->nr++] = (Range){start, end};
+	return 0;
+}
+
+/*
+ * Before the stop: pid's private maps registered, protected and read
+ * into img (runs kept apart).  Nil if the kernel or the process will
+ * not have it: the snap is then by a copy.
+ */
+Track *
+trackstart(pid_t pid, Img *img, int lean)
+{
+	struct uffdio_api api;
+	char path[64];
+	Track *tr;
+	Mem *mm;
+	Img ahead;
+
+	tr = calloc(1, sizeof *tr);
+	if(tr == NULL)
+		return NULL;
+	tr->pid = pid;
+	tr->uffd = -1;
+	tr->imgfd = img->fd;
+	snprintf(path, sizeof path, "/proc/%d/pagemap", pid);
+	tr->pmfd = open(path, O_RDONLY|O_CLOEXEC);
+	if(tr->pmfd < 0 || takeuffd(tr) < 0)
+		goto fail;
+	memset(&api, 0, sizeof api);
+	api.api = UFFD_API;
+	api.features = Wpasync|Wpunpopulated;
+	if(ioctl(tr->uffd, UFFDIO_API, &api) < 0)
+		goto fail;
+	if((mm = memopen(pid, lean)) == NULL)
+		goto fail;
+	/* the runs read ahead are kept apart from img's: the stop decides which hold */
+	ahead = *img;
+	memset(&ahead.run, 0, sizeof ahead.run);
+	if(memahead(mm, &ahead, pid, tr) < 0){
+		memfree(mm);
+		free(ahead.run.p);
+		goto fail;
+	}
+	memfree(mm);
+	img->off = ahead.off;
+	tr->ahead = ahead.run;
+	img->st->pagesahead = img->st->pageswritten;
+	return tr;
+fail:
+	trackfree(tr);
+	return NULL;
+}
+
+/* the ahead range v lies in, or nil */
+static Range *
+within(Track *tr, Ivma *v)
+{
+	int k;
+
+	for(k = 0; k < tr->nr; k++)
+		if(tr->r[k].start <= v->start && v->end <= tr->r[k].end)
+			return &tr->r[k];
+	return NULL;
+}
+
+/*
+ * In the stop: v's pages written since they were read ahead Pask (their
+ * pagemap entries are read when they are), the rest Pclean.  -1 if v is
+ * not all tracked (a map made, moved or grown since): read it whole.
+ * Asking only for written pages takes the scan's fast path: about a
+ * millisecond per GiB, where reading pagemap takes ten.
+ */
+int
+trackpages(Track *tr, Ivma *v, uint64_t *pm)
+{
+	Region rg[Nregion];
+	uint64_t at, walk, np = (v->end - v->start) / Ipage, j, e;
+	long i, n;
+
+	if(within(tr, v) == NULL)
+		return -1;
+	/* a part not registered: made since, or moved (mremap unregisters) */
+	n = scan(tr, v->start, v->end, Wpallowed, 0, Wpallowed, rg, 1, &walk);
+	if(n != 0)
+		return -1;
+	for(j = 0; j < np; j++)
+		pm[j] = Pclean;
+	for(at = v->start; at < v->end; at = walk){
+		n = scan(tr, at, v->end, 0, Written, Written, rg, Nregion, &walk);
+		if(n < 0 || walk <= at)
+			return -1;
+		for(i = 0; i < n; i++)
+			for(j = (rg[i].start - v->start) / Ipage, e = (rg[i].end - v->start) / Ipage; j < e; j++)
+				pm[j] = Pask;
+	}
+	return 0;
+}
+
+/*
+ * Where pages from addr (np of them) go: the first k returned lie in
+ * one run read ahead, *off where addr's page is in the image; or they
+ * lie in none, *off -1.  Pages written since they were read ahead go
+ * back where they were: the image holds each page once.
+ */
+uint64_t
+trackplace(Track *tr, uint64_t addr, uint64_t np, int64_t *off)
+{
+	Irun *a = (Irun *)tr->ahead.p;
+	size_t lo = 0, hi = tr->ahead.n / sizeof *a, mid;
+	uint64_t end = addr + np*Ipage, e;
+
+	/* the first run that ends after addr */
+	while(lo < hi){
+		mid = (lo + hi) / 2;
+		if(a[mid].addr + a[mid].npages*Ipage <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*off = -1;
+	if(lo == tr->ahead.n / sizeof *a || a[lo].addr >= end)
+		return np;
+	if(a[lo].addr > addr)
+		return (a[lo].addr - addr) / Ipage;
+	e = a[lo].addr + a[lo].npages*Ipage;
+	*off = a[lo].off + (addr - a[lo].addr);
+	return ((e < end ? e : end) - addr) / Ipage;
+}
+
+static int
+rehash(Track *tr, Irun *r)
+{
+	size_t n = r->npages * Ipage;
+	char *b;
+
+	b = malloc(n);
+	if(b == NULL || pread(tr->imgfd, b, n, r->off) != (ssize_t)n){
+		free(b);
+		werrstr("read back image: %s", strerror(errno));
+		return -1;
+	}
+	r->sum = ihash(b, n, 0);
+	free(b);
+	return 0;
+}
+
+/*
+ * After the stop: the runs read ahead that hold for v, added to runs.
+ * A run cut by a page written since, or by the map's bounds, is split
+ * and its pieces hashed again.
+ */
+int
+trackruns(Track *tr, Ivma *v, uint64_t *pm, Buf *runs)
+{
+	Irun *a = (Irun *)tr->ahead.p, r;
+	size_t i, na = tr->ahead.n / sizeof *a;
+	uint64_t p, e, q;
+
+	for(i = 0; i < na; i++){
+		p = a[i].addr > v->start ? a[i].addr : v->start;
+		e = a[i].addr + a[i].npages*Ipage;
+		e = e < v->end ? e : v->end;
+		while(p < e){
+			for(; p < e && !(pm[(p - v->start)/Ipage] & Pclean); p += Ipage)
+				;
+			for(q = p; q < e && (pm[(q - v->start)/Ipage] & Pclean); q += Ipage)
+				;
+			if(q == p)
+				break;
+			r = a[i];
+			if(p != a[i].addr || q != a[i].addr + a[i].npages*Ipage){
+				r.addr = p;
+				r.npages = (q - p) / Ipage;
+				r.off = a[i].off + (p - a[i].addr);
+				if(rehash(tr, &r) < 0)
+					return -1;
+			}
+			if(bufadd(runs, &r, sizeof r) < 0)
+				return -1;
+			p = q;
+		}
+	}
+	return 0;
+}
+
+double
+trackheld(Track *tr)
+{
+	return tr->heldms;
+}
+
+void
+trackfree(Track *tr)
+{
+	if(tr == NULL)
+		return;
+	/* the last reference: the kernel unregisters every map */
+	if(tr->uffd >= 0)
+		close(tr->uffd);
+	if(tr->pmfd >= 0)
+		close(tr->pmfd);
+	free(tr->r);
+	free(tr->ahead.p);
+	free(tr);
+}
