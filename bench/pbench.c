@@ -247,7 +247,7 @@ bench(int mb, int touched)
 	char smb[16], stouched[16], img[256];
 	char *argv[] = {"tests/prog/bigheap", smb, "100000", stouched, NULL};
 	char *small[] = {"tests/prog/counter", NULL};
-	Series fz = {0}, sn = {0}, pause = {0}, reap = {0}, gc = {0}, bd = {0}, rs = {0}, rl = {0}, fk = {0};
+	Series fz = {0}, sn = {0}, pause = {0}, cpause = {0}, reap = {0}, gc = {0}, bd = {0}, rs = {0}, rl = {0}, fk = {0};
 	Pfreeze o;
 	Pstats st;
 	pid_t pid, gpid, r;
@@ -269,6 +269,10 @@ bench(int mb, int touched)
 			die("snap");
 		sn.v[sn.n++] = st.totalms;
 		pause.v[pause.n++] = st.stoppedms;
+		o.flags = Fsnap|Fcopy;
+		if(pfreeze(pid, img, &o) < 0)
+			die("snap -copy");
+		cpause.v[cpause.n++] = st.stoppedms;
 		reap.v[reap.n++] = st.reapms;
 		o.flags = 0;
 		if(pfreeze(pid, img, &o) < 0)
@@ -291,7 +295,8 @@ bench(int mb, int touched)
 	row("snap", &sn, "gcore", &gc);
 	row("freeze", &fz, "write+fsync", &bd);
 	row("snap pause", &pause, "fork", &fk);
-	row("snap reap pause", &reap, "fork", &fk);
+	row("snap -copy pause", &cpause, "fork", &fk);
+	row("snap -copy reap pause", &reap, "fork", &fk);
 	for(i = 0; i < runs; i++){
 		double t = ms();
 

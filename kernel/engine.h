@@ -182,5 +182,6 @@ Snap	*snapprep(pid_t pid, Img *m, int lean);	/* before the stop; m: read ahead i
 int	snapstop(Snap *sn, Group *g, Img *m, int lean, double tstop);	/* lets g go */
 int	snaprest(Snap *sn, Img *m);
 void	snapfree(Snap *sn);
+pid_t	snappid(Snap *sn);
 
 double	now(void);	/* ms */

@@ -130,6 +130,45 @@ aheadok(pid_t pid, Pfreeze *opt)
 	return !(opt->flags & Fcopy) && (opt->writer <= 0 || access(path, F_OK) < 0);
 }
 
+/*
+ * Before the stop, a snap prepares the process and the descendants it
+ * has now, reading their memory ahead; one that ends meanwhile is no
+ * loss, but the process itself must be there.  pre[i] goes with the
+ * i-th process found, not yet with a member of the tree.
+ */
+static int
+prepare(pid_t pid, Pfreeze *opt, Img *m, Snap **pre)
+{
+	pid_t p[Nmember];
+	int i, n = 1;
+
+	p[0] = pid;
+	for(i = 0; i < n && !(opt->flags & Fsingle); i++)
+		n += childpids(p[i], p + n, Nmember - n);
+	for(i = 0; i < n; i++)
+		pre[i] = snapprep(p[i], aheadok(p[i], opt) ? m : NULL, opt->flags & Flean);
+	return pre[0] != NULL ? 0 : -1;
+}
+
+/* each member its prepared snap, found by pid, in place; the rest go (a member found since has none) */
+static void
+matchsnaps(Tree *t, Snap **sn)
+{
+	Snap *pre[Nmember];
+	int i, k;
+
+	memcpy(pre, sn, sizeof pre);
+	memset(sn, 0, sizeof pre);
+	for(k = 0; k < t->n; k++)
+		for(i = 0; i < Nmember && !t->m[k].zombie; i++)
+			if(pre[i] != NULL && snappid(pre[i]) == t->m[k].pid){
+				sn[k] = pre[i];
+				pre[i] = NULL;
+			}
+	for(i = 0; i < Nmember; i++)
+		snapfree(pre[i]);
+}
+
 /* a process of the tree: its header and its share of the image file */
 static void
 setimg(Tree *t, Img *m, int k)
@@ -150,8 +189,9 @@ setimg(Tree *t, Img *m, int k)
  * Every process's threads, state and fds while all are stopped, and
  * what they share; then their memory, page data streamed in turn.  A
  * snap has each fork a copy and lets it go, then reads the rest of
- * each one's memory from its copy (snapcopy.c); sn[0], the root's, was
- * prepared before the stop.
+ * each one's memory from its copy (snapcopy.c); those found before the
+ * stop were prepared then (prepare, matchsnaps), most of their memory
+ * read ahead, and fork no copy unless they wrote much since (track.c).
  * The others first, the root last: its fd kinds are the ones stats shows.
  */
 static int
@@ -260,8 +300,7 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 		goto fail;
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	/* all that can be done before the stop is, to keep it short */
-	if(imgcreate(&m[0], tmp) < 0 ||
-	   (snap && (sn[0] = snapprep(pid, aheadok(pid, opt) ? &m[0] : NULL, opt->flags & Flean)) == NULL))
+	if(imgcreate(&m[0], tmp) < 0 || (snap && prepare(pid, opt, &m[0], sn) < 0))
 		goto fail;
 	tseize = now();
 	if(treeseize(t, pid, opt->flags & Fsingle, opt) < 0){
@@ -270,6 +309,8 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 		goto fail;
 	}
 	st->procs = t->n;
+	if(snap)
+		matchsnaps(t, sn);
 	tstop = now();
 	st->stopms = tstop - tseize;
 	if(opt->flags & Flean)

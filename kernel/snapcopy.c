@@ -75,6 +75,12 @@ snapprep(pid_t pid, Img *img, int lean)
 	return sn;
 }
 
+pid_t
+snappid(Snap *sn)
+{
+	return sn->pid;
+}
+
 static void	endcopy(Snap *sn, Pstats *st);
 
 void

@@ -118,6 +118,9 @@ treetrip() {
 	wait_for_lines "$T/out" 3
 	freeze_image "$pid" "$T/img" snap
 	eq "$(procs "$pid")" 5
+	# every process was found before the stop and read ahead: more pages than the root's
+	ahead=$(awk '$1 == "pagesahead" { print $2 }' "$PERSIST/$pid/stats")
+	[ "$ahead" -gt 0 ] || fail "nothing read ahead"
 	growing "$T/out"
 	# the image writes its own log: the original's is in use
 	resume_cmd "$T/resumed.out" "$T/img"
