@@ -15,6 +15,9 @@
 
 enum {
 	Batch	= 8<<20,		/* bytes read per call */
+	Sparse	= 1ULL<<30,	/* a map read ahead is at most 1 GiB */
+	Sparseratio	= 16,		/* more by 16 times the rss of its process */
+	Bigmap	= 64<<20,	/* reading the pagemap of a map this big in a stop takes a millisecond */
 	Present	= Ppresent,
 	Swapped	= Pswapped,
 	Filepage	= Pfile,
@@ -542,7 +545,7 @@ out:
 	return r;
 }
 
-/* in the stop, tracked: every map's pagemap; how many pages are to be read */
+/* in the stop, tracked: every map's pagemap; how many pages are to be read (many: a copy had better) */
 int64_t
 mempages(Mem *mm, Img *img, pid_t pid)
 {
@@ -555,6 +558,11 @@ mempages(Mem *mm, Img *img, pid_t pid)
 	if((fd = open(path, O_RDONLY|O_CLOEXEC)) < 0)
 		return -1;
 	for(i = 0; i < mm->n; i++){
+		/* a big map not read ahead: its pagemap alone takes long; a copy will read it */
+		if(!tracked(mm->tr, &mm->m[i].v) && mm->m[i].v.end - mm->m[i].v.start > Bigmap){
+			n = INT64_MAX / 2;
+			continue;
+		}
 		if(readpagemap(fd, pid, &mm->m[i], mm->tr, img->st) < 0){
 			close(fd);
 			return -1;
@@ -574,9 +582,14 @@ mempages(Mem *mm, Img *img, pid_t pid)
 int
 memahead(Mem *mm, Img *img, pid_t pid, Track *tr)
 {
+	char buf[64];
+	uint64_t most = Sparse;
 	Map *p;
 	int i;
 
+	/* protecting holes costs page tables: a reservation far beyond what is used is read in the stop */
+	if(statusline(pid, "VmRSS", buf, sizeof buf) == 0)
+		most += strtoull(buf, NULL, 10) * 1024 * Sparseratio;
 	for(i = 0; i < mm->n; i++){
 		p = &mm->m[i];
 		switch(p->v.kind){
@@ -584,7 +597,8 @@ memahead(Mem *mm, Img *img, pid_t pid, Track *tr)
 		case Vstack:
 		case Vfile:
 		case Vlean:
-			p->ahead = !shared(p) && trackmap(tr, p->v.start, p->v.end) == 0;
+			p->ahead = !shared(p) && p->v.end - p->v.start <= most &&
+				trackmap(tr, p->v.start, p->v.end) == 0;
 		}
 	}
 	return memsave(mm, img, pid, Mahead);

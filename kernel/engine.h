@@ -168,6 +168,7 @@ typedef struct Track Track;
 Track	*trackstart(pid_t pid, Img *m, int lean);	/* nil: the kernel or the process cannot */
 int	trackmap(Track *tr, uint64_t start, uint64_t end);
 int	trackpages(Track *tr, Ivma *v, uint64_t *pm);	/* v's pages Pclean or Pask */
+int	tracked(Track *tr, Ivma *v);
 int	trackruns(Track *tr, Ivma *v, uint64_t *pm, Buf *runs);
 uint64_t	trackplace(Track *tr, uint64_t addr, uint64_t np, int64_t *off);
 double	trackheld(Track *tr);

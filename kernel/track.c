@@ -205,6 +205,13 @@ within(Track *tr, Ivma *v)
 	return NULL;
 }
 
+/* v was read ahead whole */
+int
+tracked(Track *tr, Ivma *v)
+{
+	return tr != NULL && within(tr, v) != NULL;
+}
+
 /*
  * In the stop: v's pages written since they were read ahead Pask (their
  * pagemap entries are read when they are), the rest Pclean.  -1 if v is
