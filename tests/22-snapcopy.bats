@@ -253,3 +253,14 @@ uffdmaps() {
 	wait_resumed "$T/resumed.out" 3
 	not grep FAIL "$T/resumed.out"
 }
+
+@test "snap reads ahead a process in seccomp strict mode: the injected userfaultfd passes its filter suspended" {
+	spawn_piped "$T/out" "$PROG/seccomp" strict
+	pid=$SPAWN_PID
+	wait_for_lines "$T/out" 2
+	ctl "$pid" snap
+	[ "$(sfield pagesahead)" -gt 0 ]
+	eq "$(awk '/^Seccomp:/ { print $2 }' /proc/$pid/status)" 1
+	growing "$T/out"
+	not grep FAIL "$T/out"
+}
