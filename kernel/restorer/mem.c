@@ -196,6 +196,8 @@ rebuild(Ivma *v, Irun *run)
 	/* pages of the image: not over a file's or a tree's shared object, nor a segment found again */
 	for(i = 0; fresh && (fd < 0 || v->kind == Vlean) && i < v->nrun; i++){
 		r = &run[v->run + i];
+		/* one call faults the run in: cheaper than a fault per page inside pread (before 5.14 it fails, harmlessly) */
+		sys3(SYS_madvise, r->addr, r->npages*Ipage, MADV_POPULATE_WRITE);
 		if(preadall(ctx.imgfd, (void *)r->addr, r->npages*Ipage, r->off) != (long)(r->npages*Ipage))
 			fail("cannot read image", "page data");
 		if(ctx.sumlater && ihash((void *)r->addr, r->npages*Ipage, 0) != r->sum)
