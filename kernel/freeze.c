@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,19 +61,49 @@ roomfor(const char *path, uint64_t bytes)
 	return 0;
 }
 
+static void *
+closer(void *a)
+{
+	close((int)(intptr_t)a);
+	return NULL;
+}
+
+/*
+ * The image a new one replaces is held open across the rename, then
+ * closed by a thread of its own: dropping its pages and blocks (and,
+ * with discard, trimming them) need not delay the freeze.
+ */
+static void
+release(int fd)
+{
+	pthread_attr_t a;
+	pthread_t t;
+
+	if(fd < 0)
+		return;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	if(pthread_create(&t, &a, closer, (void *)(intptr_t)fd) != 0)
+		close(fd);
+	pthread_attr_destroy(&a);
+}
+
 static int
 commit(Img *m, const char *tmp, const char *path)
 {
 	char dir[PATH_MAX];
-	int fd;
+	int fd, old;
 
 	if(fchown(m->fd, m->hdr.uid, m->hdr.gid) < 0 || fchmod(m->fd, 0700) < 0 ||
 	   fsync(m->fd) < 0){
 		werrstr("write image: %s", errno == ENOSPC ? "no space left on device" : strerror(errno));
 		return -1;
 	}
+	old = open(path, O_PATH|O_CLOEXEC);
 	if(rename(tmp, path) < 0){
 		werrstr("rename image: %s", strerror(errno));
+		if(old >= 0)
+			close(old);
 		return -1;
 	}
 	snprintf(dir, sizeof dir, "%s", path);
@@ -80,6 +112,7 @@ commit(Img *m, const char *tmp, const char *path)
 		fsync(fd);
 		close(fd);
 	}
+	release(old);
 	return 0;
 }
 
