@@ -1,7 +1,8 @@
 /*
  * Memory: every mapping from /proc/pid/maps, and of its pages only
- * those that exist (pagemap) and are not all zero.  Pages are read in
- * big batches and streamed into the image as they come.
+ * those that exist (pagemap) and are not all zero.  Pages are read a
+ * batch at a time, small enough to stay in cache while it is scanned
+ * for zeros, hashed and written: the image is streamed as they come.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +15,8 @@
 #include "engine.h"
 
 enum {
-	Batch	= 8<<20,		/* bytes read per call */
+	Runmax	= 8<<20,		/* bytes in one run at most */
+	Batch	= 256<<10,		/* bytes read per call */
 	Sparse	= 1ULL<<30,	/* a map read ahead is at most 1 GiB */
 	Sparseratio	= 16,		/* more by 16 times the rss of its process */
 	Bigmap	= 64<<20,	/* reading the pagemap of a map this big in a stop takes a millisecond */
@@ -304,15 +306,38 @@ readpages(pid_t pid, int memfd, uint64_t addr, char *buf, uint64_t np)
 	return 0;
 }
 
+/* the run being written: its pages are hashed and written a batch at a time */
+typedef struct Run Run;
+struct Run {
+	Irun	r;		/* npages 0: none */
+	Phash	h;
+};
+
+/* the run is whole: record it */
+static int
+runend(Img *img, Map *p, Run *run)
+{
+	if(run->r.npages == 0)
+		return 0;
+	run->r.sum = phend(&run->h);
+	if(p->v.nrun == 0)
+		p->v.run = img->run.n / sizeof run->r;
+	p->v.nrun++;
+	img->st->pageswritten += run->r.npages;
+	if(bufadd(&img->run, &run->r, sizeof run->r) < 0)
+		return -1;
+	run->r.npages = 0;
+	return 0;
+}
+
 /*
- * write a run of pages and record it; tracked, pages read ahead once
- * are written again where they were, not added
+ * np pages at addr, after the run's (if any); tracked, pages read
+ * ahead once are written again where they were, a run of their own
  */
 static int
-putrun(Img *img, Map *p, uint64_t addr, const char *buf, uint64_t np)
+runadd(Img *img, Map *p, Run *run, uint64_t addr, const char *buf, uint64_t np)
 {
-	Irun r;
-	uint64_t k;
+	uint64_t k, off;
 	int64_t at;
 
 	for(; np > 0; np -= k, addr += k*Ipage, buf += k*Ipage){
@@ -320,43 +345,51 @@ putrun(Img *img, Map *p, uint64_t addr, const char *buf, uint64_t np)
 		at = -1;
 		if(p->tr != NULL)
 			k = trackplace(p->tr, addr, np, &at);
-		r.addr = addr;
-		r.npages = k;
-		r.sum = ihash(buf, k * Ipage, 0);
-		r.off = at;
-		if(at >= 0 ? imgput(img, buf, k * Ipage, at) < 0 : imgpages(img, buf, k * Ipage, &r.off) < 0)
+		if(at >= 0 && (runend(img, p, run) < 0 || imgput(img, buf, k * Ipage, at) < 0))
 			return -1;
-		if(p->v.nrun == 0)
-			p->v.run = img->run.n / sizeof r;
-		p->v.nrun++;
-		img->st->pageswritten += k;
-		if(bufadd(&img->run, &r, sizeof r) < 0)
+		if(at < 0 && imgpages(img, buf, k * Ipage, &off) < 0)
+			return -1;
+		if(run->r.npages == 0){
+			run->r.addr = addr;
+			run->r.off = at >= 0 ? (uint64_t)at : off;
+			phinit(&run->h);
+		}
+		phadd(&run->h, buf, k * Ipage);
+		run->r.npages += k;
+		if(at >= 0 && runend(img, p, run) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* pages [i, i+np) of p, all wanted: read, drop zero pages, write */
+/* pages [i, i+np) of p, all wanted, at most Runmax: read a batch at a time, drop zero pages, write */
 static int
 savechunk(Img *img, Map *p, pid_t from, int memfd, char *buf, uint64_t i, uint64_t np)
 {
-	uint64_t addr = p->v.start + i*Ipage, j, first;
+	uint64_t addr, at, n, j, first;
 	int keepzero = p->v.kind == Vlean || p->v.kind == Vvdso;
+	Run run;
 
-	readpages(from, memfd, addr, buf, np);
-	first = 0;
-	for(j = 0; j < np; j++){
-		if(keepzero || !iszero(buf + j*Ipage))
-			continue;
-		img->st->pageszero++;
-		if(putrun(img, p, addr + first*Ipage, buf + first*Ipage, j - first) < 0)
+	run.r.npages = 0;
+	for(at = 0; at < np; at += n){
+		n = np - at < Batch/Ipage ? np - at : Batch/Ipage;
+		addr = p->v.start + (i + at)*Ipage;
+		readpages(from, memfd, addr, buf, n);
+		first = 0;
+		for(j = 0; j < n; j++){
+			if(keepzero || !iszero(buf + j*Ipage))
+				continue;
+			img->st->pageszero++;
+			if(runadd(img, p, &run, addr + first*Ipage, buf + first*Ipage, j - first) < 0 ||
+			   runend(img, p, &run) < 0)
+				return -1;
+			first = j + 1;
+		}
+		if(runadd(img, p, &run, addr + first*Ipage, buf + first*Ipage, n - first) < 0)
 			return -1;
-		first = j + 1;
+		img->st->pagesdone += n;
 	}
-	if(putrun(img, p, addr + first*Ipage, buf + first*Ipage, np - first) < 0)
-		return -1;
-	img->st->pagesdone += np;
-	return 0;
+	return runend(img, p, &run);
 }
 
 static int
@@ -371,7 +404,7 @@ savemap(Img *img, Map *p, pid_t from, int memfd, char *buf)
 			j = i + 1;
 			continue;
 		}
-		for(j = i; j < np && j - i < Batch/Ipage && wanted(p, j); j++)
+		for(j = i; j < np && j - i < Runmax/Ipage && wanted(p, j); j++)
 			;
 		if(savechunk(img, p, from, memfd, buf, i, j - i) < 0)
 			return -1;

@@ -288,7 +288,7 @@ rehash(Track *tr, Irun *r)
 		werrstr("read back image: %s", strerror(errno));
 		return -1;
 	}
-	r->sum = ihash(b, n, 0);
+	r->sum = phash(b, n);
 	free(b);
 	return 0;
 }

@@ -93,7 +93,7 @@ checkruns(uint64_t fsize, int now)
 	if(mmapfailed(map))
 		fail("cannot map page data", 0);
 	for(i = 0; i < n; i++)
-		if(ihash(map + (r[i].off - h->dataoff), r[i].npages*Ipage, 0) != r[i].sum)
+		if(phash(map + (r[i].off - h->dataoff), r[i].npages*Ipage) != r[i].sum)
 			fail("corrupt image", "page data checksum mismatch");
 	sys2(SYS_munmap, map, h->datasize);
 }

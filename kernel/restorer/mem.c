@@ -97,7 +97,7 @@ premakeshm(void)
 				for(r = &run[v[i].run]; r < &run[v[i].run + v[i].nrun]; r++)
 					if(preadall(ctx.imgfd, map + v[i].pgoff + (r->addr - v[i].start),
 					    r->npages*Ipage, r->off) != (long)(r->npages*Ipage) ||
-					   ihash(map + v[i].pgoff + (r->addr - v[i].start), r->npages*Ipage, 0) != r->sum)
+					   phash(map + v[i].pgoff + (r->addr - v[i].start), r->npages*Ipage) != r->sum)
 						fail("cannot restore shared memory", "page data");
 			}
 		}
@@ -159,13 +159,38 @@ mapped(Ivma *v, Irun *run)
 	return 1;
 }
 
+/*
+ * A run's pages from the image, a piece at a time: one call faults the
+ * piece in, cheaper than a fault per page inside pread (before 5.14 it
+ * fails, harmlessly), and the piece is hashed while it is in cache.
+ */
+static void
+readrun(Irun *r)
+{
+	enum { Piece = 256<<10 };
+	uint64_t at, n, len = r->npages*Ipage;
+	char *p = (char *)r->addr;
+	Phash h;
+
+	phinit(&h);
+	for(at = 0; at < len; at += n){
+		n = len - at < Piece ? len - at : Piece;
+		sys3(SYS_madvise, p + at, n, MADV_POPULATE_WRITE);
+		if(preadall(ctx.imgfd, p + at, n, r->off + at) != (long)n)
+			fail("cannot read image", "page data");
+		if(ctx.sumlater)
+			phadd(&h, p + at, n);
+	}
+	if(ctx.sumlater && phend(&h) != r->sum)
+		fail("corrupt image", "page data checksum mismatch");
+}
+
 static void
 rebuild(Ivma *v, Irun *run)
 {
 	uint64_t len = v->end - v->start;
 	uint32_t i;
 	int flags, fd = -1, fresh = 1;	/* fresh: wants its saved pages */
-	Irun *r;
 	void *p;
 
 	flags = flagsof(v->kind);
@@ -194,15 +219,8 @@ rebuild(Ivma *v, Irun *run)
 	if(mapped(v, run))
 		goto done;
 	/* pages of the image: not over a file's or a tree's shared object, nor a segment found again */
-	for(i = 0; fresh && (fd < 0 || v->kind == Vlean) && i < v->nrun; i++){
-		r = &run[v->run + i];
-		/* one call faults the run in: cheaper than a fault per page inside pread (before 5.14 it fails, harmlessly) */
-		sys3(SYS_madvise, r->addr, r->npages*Ipage, MADV_POPULATE_WRITE);
-		if(preadall(ctx.imgfd, (void *)r->addr, r->npages*Ipage, r->off) != (long)(r->npages*Ipage))
-			fail("cannot read image", "page data");
-		if(ctx.sumlater && ihash((void *)r->addr, r->npages*Ipage, 0) != r->sum)
-			fail("corrupt image", "page data checksum mismatch");
-	}
+	for(i = 0; fresh && (fd < 0 || v->kind == Vlean) && i < v->nrun; i++)
+		readrun(&run[v->run + i]);
 done:
 	if(v->kind == Vvdso)
 		patchvdso(v);
