@@ -99,9 +99,11 @@ struct Buf {
 	size_t	cap;
 };
 
+typedef struct Wback Wback;	/* image.c */
 typedef struct Img Img;
 struct Img {
 	int	fd;
+	Wback	*wb;	/* writes page data back as it comes: the root's, or none */
 	uint64_t	off;	/* next page data offset */
 	Ihdr	hdr;
 	Iproc	proc;
@@ -117,6 +119,7 @@ int	imgcreate(Img *m, const char *path);
 int	imgpages(Img *m, const void *p, size_t n, uint64_t *off);
 int	imgput(Img *m, const void *p, size_t n, uint64_t off);
 int	imgfinish(Img *m, int n);	/* m[0] the root, m[i] Imember i */
+int	imgsync(Img *m);
 void	imgfree(Img *m);
 
 /* dump*.c: the parts of a stopped process */

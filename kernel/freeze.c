@@ -95,7 +95,7 @@ commit(Img *m, const char *tmp, const char *path)
 	int fd, old;
 
 	if(fchown(m->fd, m->hdr.uid, m->hdr.gid) < 0 || fchmod(m->fd, 0700) < 0 ||
-	   fsync(m->fd) < 0){
+	   imgsync(m) < 0){
 		werrstr("write image: %s", errno == ENOSPC ? "no space left on device" : strerror(errno));
 		return -1;
 	}
@@ -215,6 +215,7 @@ setimg(Tree *t, Img *m, int k)
 	if(procstr(t->m[k].pid, "comm", comm, sizeof comm) == 0)
 		memcpy(m[k].hdr.comm, comm, sizeof comm);
 	m[k].fd = m[0].fd;
+	m[k].wb = m[0].wb;
 	m[k].st = m[0].st;
 }
 
@@ -287,6 +288,7 @@ freeimgs(Img *m, int n)
 
 	for(k = 1; k < n; k++){
 		m[k].fd = -1;	/* the root's */
+		m[k].wb = NULL;
 		imgfree(&m[k]);
 	}
 	imgfree(&m[0]);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include "engine.h"
 
 extern char restorer_start[], restorer_end[];
@@ -68,6 +69,103 @@ pwriteall(int fd, const void *p, size_t n, uint64_t off)
 	return 0;
 }
 
+/*
+ * Page data is written back by a thread of its own as it comes, a
+ * step at a time, while memory is still being read: the fsync at the
+ * end then waits only for the last of it.
+ */
+enum {
+	Wbstep	= 8<<20,	/* bytes written back at once */
+};
+
+struct Wback {
+	pthread_mutex_t	lk;
+	pthread_cond_t	cv;
+	pthread_t	thr;
+	int	fd;
+	uint64_t	done;	/* written back up to here */
+	uint64_t	end;	/* written up to here */
+	int	quit;
+};
+
+static void *
+wbproc(void *a)
+{
+	Wback *w = a;
+	uint64_t from, to;
+
+	pthread_mutex_lock(&w->lk);
+	for(;;){
+		while(!w->quit && w->end - w->done < Wbstep)
+			pthread_cond_wait(&w->cv, &w->lk);
+		if(w->quit)
+			break;
+		from = w->done;
+		to = w->end;
+		w->done = to;
+		pthread_mutex_unlock(&w->lk);
+		sync_file_range(w->fd, from, to - from, SYNC_FILE_RANGE_WRITE);
+		pthread_mutex_lock(&w->lk);
+	}
+	pthread_mutex_unlock(&w->lk);
+	return NULL;
+}
+
+/* none if there can be no thread: fsync does it all */
+static Wback *
+wbstart(int fd, uint64_t off)
+{
+	Wback *w;
+
+	w = calloc(1, sizeof *w);
+	if(w == NULL)
+		return NULL;
+	pthread_mutex_init(&w->lk, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->fd = fd;
+	w->done = w->end = off;
+	if(pthread_create(&w->thr, NULL, wbproc, w) != 0){
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void
+wbmore(Wback *w, uint64_t end)
+{
+	pthread_mutex_lock(&w->lk);
+	w->end = end;
+	if(w->end - w->done >= Wbstep)
+		pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->lk);
+}
+
+static void
+wbstop(Img *m)
+{
+	Wback *w = m->wb;
+
+	if(w == NULL)
+		return;
+	pthread_mutex_lock(&w->lk);
+	w->quit = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->lk);
+	pthread_join(w->thr, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->lk);
+	free(w);
+	m->wb = NULL;
+}
+
+int
+imgsync(Img *m)
+{
+	wbstop(m);
+	return fsync(m->fd);
+}
+
 int
 imgcreate(Img *m, const char *path)
 {
@@ -84,7 +182,10 @@ imgcreate(Img *m, const char *path)
 	m->hdr.hdrsize = sizeof m->hdr;
 	m->off = (n + Ipage - 1) & ~(uint64_t)(Ipage - 1);
 	m->hdr.dataoff = m->off;
-	return pwriteall(m->fd, restorer_start, n, 0);
+	if(pwriteall(m->fd, restorer_start, n, 0) < 0)
+		return -1;
+	m->wb = wbstart(m->fd, m->off);
+	return 0;
 }
 
 int
@@ -94,6 +195,8 @@ imgpages(Img *m, const void *p, size_t n, uint64_t *off)
 		return -1;
 	*off = m->off;
 	m->off += n;
+	if(m->wb != NULL)
+		wbmore(m->wb, m->off);
 	return 0;
 }
 
@@ -202,6 +305,7 @@ out:
 void
 imgfree(Img *m)
 {
+	wbstop(m);
 	if(m->fd >= 0)
 		close(m->fd);
 	m->fd = -1;
