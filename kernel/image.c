@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include "engine.h"
 
 extern char restorer_start[], restorer_end[];
@@ -94,6 +95,8 @@ wbproc(void *a)
 	Wback *w = a;
 	uint64_t from, to;
 
+	/* this thread only: it yields to a snap's stop, which it may overlap */
+	setpriority(PRIO_PROCESS, 0, 10);
 	pthread_mutex_lock(&w->lk);
 	for(;;){
 		while(!w->quit && w->end - w->done < Wbstep)
