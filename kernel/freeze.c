@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
@@ -64,6 +65,7 @@ roomfor(const char *path, uint64_t bytes)
 static void *
 closer(void *a)
 {
+	setpriority(PRIO_PROCESS, 0, 10);	/* this thread: nothing waits for it */
 	close((int)(intptr_t)a);
 	return NULL;
 }
