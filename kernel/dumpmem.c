@@ -22,6 +22,13 @@ enum {
 	Bigmap	= 64<<20,	/* reading the pagemap of a map this big in a stop takes a millisecond */
 	Present	= Ppresent,
 	Swapped	= Pswapped,
+	/*
+	 * A swap entry of the last type is a pte marker, not a page: what
+	 * protecting a hole for a snap leaves (uffd-wp), or a guard page.
+	 * The type shows only to root; to others a marker reads as swapped.
+	 */
+	Swaptype	= 0x1f,
+	Marker	= 0x1f,
 	Filepage	= Pfile,
 };
 
@@ -213,7 +220,7 @@ wanted(Map *p, uint64_t i)
 	case Vstack:
 	case Vshanon:
 	case Vsysv:
-		return (e & (Present|Swapped)) != 0;
+		return (e & Present) || ((e & Swapped) && (e & Swaptype) != Marker);
 	}
 	return 0;
 }

@@ -7,7 +7,8 @@
  * stamped and checked on the way back.  Memory not taken at one instant
  * breaks the sum or a stamp: SIGUSR1 makes it check all at the top of
  * its next round and print "ok ROUND", or "FAIL ..." and exit 1.
- * Prints "ready" first.
+ * Prints "ready" first, and "steady" once its stack has grown whole
+ * (from then on it writes little of it).
  */
 #include <signal.h>
 #include <stdint.h>
@@ -148,6 +149,8 @@ main(int argc, char **argv)
 			memset(p, 0, Page);
 			stamp(brkp[nbrk++], round);
 		}
+		if(round == Maxdepth)
+			printf("steady\n");
 		deep(round < Maxdepth ? round : round % 64, round);
 	}
 }
