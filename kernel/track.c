@@ -27,6 +27,8 @@ enum {
 	Wpasync		= 1<<15,	/* UFFD_FEATURE_WP_ASYNC */
 	Wpallowed	= 1<<0,		/* PAGE_IS_WPALLOWED */
 	Written		= 1<<1,		/* PAGE_IS_WRITTEN */
+	Present		= 1<<3,		/* PAGE_IS_PRESENT */
+	Swapped		= 1<<4,		/* PAGE_IS_SWAPPED */
 	Wpmatching	= 1<<0,		/* PM_SCAN_WP_MATCHING */
 	Nregion		= 512,
 };
@@ -62,12 +64,15 @@ struct Track {
 
 /*
  * The pages of [start, end) whose categories, inverted as inv says,
- * are all of mask, in regions of v with the categories of ret; or
- * with Wpmatching, all of them protected.
+ * are all of mask, in regions of v with the categories of ret (mask
+ * too, if 0); with Wpmatching, those there (present or swapped) are
+ * protected.  Holes are not: a page made in one is written as far as
+ * the scan can tell, and a protected hole would cost a page table
+ * kept after (and a fork walks it).
  */
 static long
 scan(Track *tr, uint64_t start, uint64_t end, uint64_t inv, uint64_t flags, uint64_t mask,
-	Region *v, int nv, uint64_t *walkend)
+	uint64_t ret, Region *v, int nv, uint64_t *walkend)
 {
 	Scanarg a;
 	long r;
@@ -81,7 +86,9 @@ scan(Track *tr, uint64_t start, uint64_t end, uint64_t inv, uint64_t flags, uint
 	a.veclen = nv;
 	a.inverted = inv;
 	a.mask = mask;
-	a.ret = mask;
+	a.ret = ret != 0 ? ret : mask;
+	if(flags & Wpmatching)
+		a.anyof = Present|Swapped;
 	r = ioctl(tr->pmfd, PAGEMAP_SCAN, &a);
 	*walkend = a.walkend;
 	return r;
@@ -132,7 +139,7 @@ trackmap(Track *tr, uint64_t start, uint64_t end)
 	reg.mode = UFFDIO_REGISTER_MODE_WP;
 	if(ioctl(tr->uffd, UFFDIO_REGISTER, &reg) < 0)
 		return -1;
-	if(scan(tr, start, end, 0, Wpmatching, Wpallowed, NULL, 0, &walk) < 0 || walk != end)
+	if(scan(tr, start, end, 0, Wpmatching, Wpallowed, 0, NULL, 0, &walk) < 0 || walk != end)
 		return -1;
 	if(tr->nr == tr->cap){
 		tr->cap = tr->cap ? 2*tr->cap : 64;
@@ -212,35 +219,55 @@ tracked(Track *tr, Ivma *v)
 	return tr != NULL && within(tr, v) != NULL;
 }
 
+/* the pages of a written region that are there Pask (a hole written, then dropped, is none) */
+static int
+there(Track *tr, Ivma *v, uint64_t *pm, Region *w)
+{
+	Region rg[Nregion];
+	uint64_t at, walk, j, e;
+	long i, n;
+
+	for(at = w->start; at < w->end; at = walk){
+		n = scan(tr, at, w->end, 0, 0, Written, Written|Present|Swapped, rg, Nregion, &walk);
+		if(n < 0 || walk <= at)
+			return -1;
+		for(i = 0; i < n; i++)
+			for(j = (rg[i].start - v->start) / Ipage, e = (rg[i].end - v->start) / Ipage; j < e; j++)
+				pm[j] = rg[i].categories & (Present|Swapped) ? Pask : 0;
+	}
+	return 0;
+}
+
 /*
  * In the stop: v's pages written since they were read ahead Pask (their
  * pagemap entries are read when they are), the rest Pclean.  -1 if v is
  * not all tracked (a map made, moved or grown since): read it whole.
  * Asking only for written pages takes the scan's fast path: about a
- * millisecond per GiB, where reading pagemap takes ten.
+ * millisecond per GiB, where reading pagemap takes ten; holes, which
+ * count as written, are told apart in those regions alone.
  */
 int
 trackpages(Track *tr, Ivma *v, uint64_t *pm)
 {
 	Region rg[Nregion];
-	uint64_t at, walk, np = (v->end - v->start) / Ipage, j, e;
+	uint64_t at, walk, np = (v->end - v->start) / Ipage, j;
 	long i, n;
 
 	if(within(tr, v) == NULL)
 		return -1;
 	/* a part not registered: made since, or moved (mremap unregisters) */
-	n = scan(tr, v->start, v->end, Wpallowed, 0, Wpallowed, rg, 1, &walk);
+	n = scan(tr, v->start, v->end, Wpallowed, 0, Wpallowed, 0, rg, 1, &walk);
 	if(n != 0)
 		return -1;
 	for(j = 0; j < np; j++)
 		pm[j] = Pclean;
 	for(at = v->start; at < v->end; at = walk){
-		n = scan(tr, at, v->end, 0, Written, Written, rg, Nregion, &walk);
+		n = scan(tr, at, v->end, 0, 0, Written, 0, rg, Nregion, &walk);
 		if(n < 0 || walk <= at)
 			return -1;
 		for(i = 0; i < n; i++)
-			for(j = (rg[i].start - v->start) / Ipage, e = (rg[i].end - v->start) / Ipage; j < e; j++)
-				pm[j] = Pask;
+			if(there(tr, v, pm, &rg[i]) < 0)
+				return -1;
 	}
 	return 0;
 }

@@ -239,6 +239,21 @@ uffdmaps() {
 	not grep FAIL "$T/out" || fail "$(grep FAIL "$T/out")"
 }
 
+@test "snap of a sparse process: its holes get no page tables (a fork would walk them ever after)" {
+	# 1 GiB allocated, 8 MiB of it touched
+	spawn_piped "$T/out" "$PROG/bigheap" 1024 100000 8
+	pid=$SPAWN_PID
+	wait_for '^ready$' "$T/out" 30
+	before=$(awk '/^VmPTE/ { print $2 }' /proc/$pid/status)
+	ctl "$pid" snap
+	eq "$(sfield fromcopy)" 0
+	[ "$(sfield pagesahead)" -ge 2048 ]
+	after=$(awk '/^VmPTE/ { print $2 }' /proc/$pid/status)
+	[ "$after" -le $((before + 256)) ] || fail "page tables grew from $before to $after kB"
+	growing "$T/out"
+	not grep FAIL "$T/out"
+}
+
 @test "snap of a process with a reservation far beyond its use: the reservation is not protected, no page tables grow" {
 	# 16 GiB allocated, 8 MiB of it touched
 	spawn_piped "$T/out" "$PROG/bigheap" 16384 100000 8
