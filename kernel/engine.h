@@ -115,7 +115,7 @@ struct Img {
 
 int	bufadd(Buf *b, const void *p, size_t n);
 uint32_t	imgstr(Img *m, const char *s);
-int	imgcreate(Img *m, const char *path);
+int	imgcreate(Img *m, const char *path, uint64_t size);
 int	imgpages(Img *m, const void *p, size_t n, uint64_t *off);
 int	imgput(Img *m, const void *p, size_t n, uint64_t off);
 int	imgfinish(Img *m, int n);	/* m[0] the root, m[i] Imember i */

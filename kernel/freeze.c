@@ -306,6 +306,7 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 	Pstats local, *st;
 	char tmp[PATH_MAX + 8];
 	double t0, tseize, tstop;
+	uint64_t size = 1<<20;	/* the image, about: rss */
 	int k, snap = opt->flags & Fsnap;
 
 	st = opt->stats != NULL ? opt->stats : &local;
@@ -332,12 +333,13 @@ pfreeze(pid_t pid, const char *path, Pfreeze *opt)
 		werrstr("process exited");
 		goto fail;
 	}
-	if(statusline(pid, "VmRSS", tmp, sizeof tmp) == 0 &&
-	   roomfor(path, strtoull(tmp, NULL, 10) * 1024 + (1<<20)) < 0)
+	if(statusline(pid, "VmRSS", tmp, sizeof tmp) == 0)
+		size = strtoull(tmp, NULL, 10) * 1024 + (1<<20);
+	if(roomfor(path, size) < 0)
 		goto fail;
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	/* all that can be done before the stop is, to keep it short */
-	if(imgcreate(&m[0], tmp) < 0 || (snap && prepare(pid, opt, &m[0], sn) < 0))
+	if(imgcreate(&m[0], tmp, opt->flags & Flean ? 0 : size) < 0 || (snap && prepare(pid, opt, &m[0], sn) < 0))
 		goto fail;
 	tseize = now();
 	if(treeseize(t, pid, opt->flags & Fsingle, opt) < 0){

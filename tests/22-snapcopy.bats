@@ -152,13 +152,13 @@ checked() {
 	not grep FAIL "$RESUME_OUT" || fail "$(grep FAIL "$RESUME_OUT")"
 }
 
-# snap_scribble N: a scribble of 64 MiB writing N pages a round, snapped
-# three times as it runs, the first while its stack grows, each image
-# resumed and checked (sets pid)
+# snap_scribble N US: a scribble of 64 MiB writing N pages a round, a
+# round each US microseconds, snapped three times as it runs, the first
+# while its stack grows, each image resumed and checked (sets pid)
 snap_scribble() {
 	local i
 
-	spawn_piped "$T/out" "$PROG/scribble" 64 "$1"
+	spawn_piped "$T/out" "$PROG/scribble" 64 "$1" "$2"
 	pid=$SPAWN_PID
 	wait_for '^ready$' "$T/out" 30
 	for i in 1 2 3; do
@@ -182,14 +182,15 @@ snap_scribble() {
 }
 
 @test "snap reads ahead as the process runs, then only what it wrote since: memory exact" {
-	# a page a round: once its stack is grown, a few hundred pages written
-	# during the read ahead, read again in the stop with no copy
-	snap_scribble 1
+	# a page a round, 500 rounds a second: once its stack is grown, a few
+	# hundred pages written during the read ahead, read again in the stop
+	# with no copy
+	snap_scribble 1 2000
 	[[ $copy2$copy3 == *0* ]] || fail "a copy each time"
 }
 
 @test "snap of a process that writes faster than it is read: what it wrote comes from a copy" {
-	snap_scribble 256
+	snap_scribble 256 100
 	eq "$copy1$copy2$copy3" 111
 }
 

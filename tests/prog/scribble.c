@@ -1,7 +1,8 @@
 /*
- * scribble MB [N]: MB MiB of pages, each stamped in its first and last word
+ * scribble MB [N [US]]: MB MiB of pages, each stamped in its first and last word
  * with the round that last wrote it, and the sum of the stamps kept
- * beside.  Round after round it rewrites N random pages (64), drops some
+ * beside.  Round after round (US microseconds apart, 100) it rewrites N
+ * random pages (64), drops some
  * (MADV_DONTNEED: stamp 0), maps chunks afresh (MAP_FIXED: 0), grows
  * its heap by sbrk and its stack by ever deeper recursion, every frame
  * stamped and checked on the way back.  Memory not taken at one instant
@@ -27,6 +28,7 @@ enum {
 };
 
 static volatile sig_atomic_t asked;
+static long gap = 100;
 static uint64_t *pages, np, sum, rnd = 88172645463325252ULL;
 static uint64_t *brkp[Maxbrk];
 static int nbrk;
@@ -66,7 +68,7 @@ deep(int d, uint64_t round)
 	if(d > 0)
 		deep(d - 1, round);
 	else
-		usleep(100);	/* a system call: where a snap may stop it, deepest */
+		usleep(gap);	/* a system call: where a snap may stop it, deepest */
 	if(frame[0] != (round ^ d) || frame[Nw-1] != (round ^ d))
 		fail("stack frame", d, round);
 }
@@ -105,12 +107,14 @@ main(int argc, char **argv)
 	void *p;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if(argc < 2 || argc > 3 || atol(argv[1]) <= 0){
-		fprintf(stderr, "usage: scribble mb [n]\n");
+	if(argc < 2 || argc > 4 || atol(argv[1]) <= 0){
+		fprintf(stderr, "usage: scribble mb [n [us]]\n");
 		return 2;
 	}
-	if(argc == 3)
+	if(argc >= 3)
 		n = atol(argv[2]);
+	if(argc == 4)
+		gap = atol(argv[3]);
 	np = ((uint64_t)atol(argv[1]) << 20) / Page;
 	pages = mmap(NULL, np * Page, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0);
 	if(pages == MAP_FAILED){
