@@ -79,7 +79,8 @@ int	treecheck(Tree *t);
 /* procfs.c */
 int	procstate(pid_t pid, char *state);	/* state letter from stat */
 int	childpids(pid_t pid, pid_t *k, int max);
-pid_t	livetid(pid_t pid);	/* a thread that can stop: the main one unless it ended */
+pid_t	livetid(pid_t pid);
+int	threadof(pid_t pid, pid_t tid);	/* a thread that can stop: the main one unless it ended */
 char	*readfile(const char *path, size_t *len);
 int	statfields(pid_t pid, uint64_t *f, int nf);
 int	statusline(pid_t pid, const char *key, char *buf, size_t n);

@@ -159,10 +159,7 @@ lazyok(Tree *t)
 static int
 aheadok(pid_t pid, Pfreeze *opt)
 {
-	char path[64];
-
-	snprintf(path, sizeof path, "/proc/%d/task/%d", pid, opt->writer);
-	return !(opt->flags & Fcopy) && (opt->writer <= 0 || access(path, F_OK) < 0);
+	return !(opt->flags & Fcopy) && !threadof(pid, opt->writer);
 }
 
 /*

@@ -291,3 +291,13 @@ livetid(pid_t pid)
 		closedir(d);
 	return tid;
 }
+
+/* tid (if any) is a thread of pid */
+int
+threadof(pid_t pid, pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d", pid, tid);
+	return tid > 0 && access(path, F_OK) == 0;
+}

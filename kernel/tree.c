@@ -138,16 +138,11 @@ seize1(Tree *t, int i)
 static int
 writerin(Tree *t, pid_t tid)
 {
-	char path[64];
 	int i;
 
-	if(tid <= 0)
-		return 0;
-	for(i = 0; i < t->n; i++){
-		snprintf(path, sizeof path, "/proc/%d/task/%d", t->m[i].pid, tid);
-		if(access(path, F_OK) == 0)
+	for(i = 0; i < t->n; i++)
+		if(threadof(t->m[i].pid, tid))
 			return 1;
-	}
 	return 0;
 }
 
