@@ -226,10 +226,12 @@ wanted(Map *p, uint64_t i)
 }
 
 /* the pagemap of p, from pid's pagemap fd (and shared memory's own, pid's map_files) */
-static int
+/* how many of its pages are to be read (some known only later: Pask) */
+static int64_t
 readpagemap(int fd, pid_t pid, Map *p, Track *tr, Pstats *st)
 {
-	uint64_t np, j;
+	uint64_t np, j, total = st->pagestotal;
+	int64_t n = 0;
 
 	if(p->pm != NULL || p->v.kind == Vvvar || p->v.kind == Vvclock)
 		return 0;
@@ -252,8 +254,9 @@ readpagemap(int fd, pid_t pid, Map *p, Track *tr, Pstats *st)
 			st->pagestotal++;
 			if(p->pm[j] & Present)
 				st->rss += Ipage;
-		}
-	return 0;
+		}else if(p->pm[j] & Pask)
+			n++;
+	return n + st->pagestotal - total;
 }
 
 /* the entries of p's pages written since they were read ahead, from the pagemap fd */
@@ -590,8 +593,7 @@ int64_t
 mempages(Mem *mm, Img *img, pid_t pid)
 {
 	char path[64];
-	uint64_t j, np;
-	int64_t n = 0;
+	int64_t n = 0, k;
 	int i, fd;
 
 	snprintf(path, sizeof path, "/proc/%d/pagemap", pid);
@@ -603,13 +605,11 @@ mempages(Mem *mm, Img *img, pid_t pid)
 			n = INT64_MAX / 2;
 			continue;
 		}
-		if(readpagemap(fd, pid, &mm->m[i], mm->tr, img->st) < 0){
+		if((k = readpagemap(fd, pid, &mm->m[i], mm->tr, img->st)) < 0){
 			close(fd);
 			return -1;
 		}
-		np = (mm->m[i].v.end - mm->m[i].v.start) / Ipage;
-		for(j = 0; mm->m[i].pm != NULL && j < np; j++)
-			n += (mm->m[i].pm[j] & Pask) || wanted(&mm->m[i], j);
+		n += k;
 	}
 	close(fd);
 	return n;

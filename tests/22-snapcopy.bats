@@ -141,6 +141,8 @@ snap_resume() {
 
 # checked RESUMED: RESUMED (a scribble) checks all its memory and says ok
 checked() {
+	local i
+
 	# not before its handler is back: SIGUSR1 would kill the restorer
 	for ((i = 0; i < 100; i++)); do
 		alive "$1" || fail "resumed $1 died: $(cat "$RESUME_OUT")"
