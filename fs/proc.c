@@ -43,6 +43,7 @@ static const struct {
 	{"reapms",	offsetof(Pstats, reapms),	Kms},
 	{"fromcopy",	offsetof(Pstats, fromcopy),	Kint},
 	{"pagesahead",	offsetof(Pstats, pagesahead),	Ku64},
+	{"pagesagain",	offsetof(Pstats, pagesagain),	Ku64},
 	{"memms",	offsetof(Pstats, memms),	Kms},
 	{"writems",	offsetof(Pstats, writems),	Kms},
 	{"syncms",	offsetof(Pstats, syncms),	Kms},

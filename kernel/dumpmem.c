@@ -284,7 +284,7 @@ askpages(int fd, Map *p, Pstats *st)
 	return 0;
 }
 
-static int
+int
 iszero(const char *p)
 {
 	const uint64_t *w = (const uint64_t *)p;
@@ -302,7 +302,7 @@ iszero(const char *p)
  * that is copy, every page it shares with the process; /proc/pid/mem
  * does not pin); then page by page for what the one call refuses
  */
-static int
+int
 readpages(pid_t pid, int memfd, uint64_t addr, char *buf, uint64_t np)
 {
 	uint64_t i;

@@ -175,11 +175,14 @@ int	trackpages(Track *tr, Ivma *v, uint64_t *pm);	/* v's pages Pclean or Pask */
 int	tracked(Track *tr, Ivma *v);
 int	trackruns(Track *tr, Ivma *v, uint64_t *pm, Buf *runs);
 uint64_t	trackplace(Track *tr, uint64_t addr, uint64_t np, int64_t *off);
+int	trackagain(Track *tr, Img *m, uint64_t few);	/* a second pass, if the first saw many pages written */
 double	trackheld(Track *tr);
 void	trackfree(Track *tr);
 int	memahead(Mem *mm, Img *m, pid_t pid, Track *tr);
 void	memtrack(Mem *mm, Track *tr);
 int64_t	mempages(Mem *mm, Img *m, pid_t pid);
+int	readpages(pid_t pid, int memfd, uint64_t addr, char *buf, uint64_t np);
+int	iszero(const char *page);
 
 /* snapcopy.c: a snap's memory read from a forked copy */
 typedef struct Snap Snap;

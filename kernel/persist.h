@@ -33,6 +33,7 @@ struct Pstats {
 	double	reapms;		/* snap: the second stop, to reap the copy */
 	int	fromcopy;	/* snap: memory was read from a copy */
 	uint64_t	pagesahead;	/* snap: pages read before the stop, while the process ran */
+	uint64_t	pagesagain;	/* snap: pages written during that and read again, still before the stop */
 	double	memms;		/* read memory */
 	double	writems;	/* write image */
 	double	syncms;		/* fsync + rename */

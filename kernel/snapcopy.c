@@ -50,10 +50,28 @@ static const unsigned char forkcode[] = {
 	0xcc,				/* int3 */
 };
 
+/* a fork costs about a page table's copy, what reading a page costs for every Forkratio pages it has */
+enum {
+	Forkratio	= 40,
+	Forkbase	= 256,	/* pages: below this much to read, no fork is worth it */
+};
+
+/* how many pages the stop reads rather than fork a copy; 0 if pid is gone */
+static uint64_t
+fewpages(pid_t pid)
+{
+	char buf[64];
+
+	if(statusline(pid, "VmRSS", buf, sizeof buf) < 0)
+		return 0;
+	return Forkbase + strtoull(buf, NULL, 10) * 1024 / Ipage / Forkratio;
+}
+
 /*
  * Before the stop: each map's advice (which a fork would not copy), so
  * the stop reads no smaps; and with img, the memory read ahead (track.c)
- * if the kernel can track what is written after.
+ * if the kernel can track what is written after, and what was written
+ * meanwhile read again if it is more than the stop should read.
  */
 Snap *
 snapprep(pid_t pid, Img *img, int lean)
@@ -70,8 +88,11 @@ snapprep(pid_t pid, Img *img, int lean)
 		free(sn);
 		return NULL;
 	}
-	if(img != NULL)
-		sn->tr = trackstart(pid, img, lean);
+	if(img != NULL && (sn->tr = trackstart(pid, img, lean)) != NULL &&
+	   trackagain(sn->tr, img, fewpages(pid)) < 0){
+		trackfree(sn->tr);
+		sn->tr = NULL;	/* by a copy */
+	}
 	return sn;
 }
 
@@ -210,25 +231,17 @@ proctext(pid_t pid, const char *name)
 	return s;
 }
 
-/* a fork costs about a page table's copy, what reading a page costs for every Forkratio pages it has */
-enum {
-	Forkratio	= 40,
-	Forkbase	= 256,	/* pages: below this much to read, no fork is worth it */
-};
-
 /* read ahead, most of it still holds: what was written since is read now, unless a fork is quicker */
 static int
 fewwritten(Snap *sn, Img *img, pid_t pid)
 {
-	char buf[64];
+	uint64_t few;
 	int64_t n;
-	uint64_t rss;
 
 	n = mempages(sn->mm, img, pid);
-	if(n < 0 || statusline(pid, "VmRSS", buf, sizeof buf) < 0)
+	if(n < 0 || (few = fewpages(pid)) == 0)
 		return 1;	/* gone: the read will say so */
-	rss = strtoull(buf, NULL, 10) * 1024;
-	return (uint64_t)n < Forkbase + rss / Ipage / Forkratio;
+	return (uint64_t)n < few;
 }
 
 /*

@@ -8,6 +8,8 @@
  * then they are read.  In the stop, PAGEMAP_SCAN says which pages were
  * written (or dropped) since: those are read again, the rest come from
  * the runs read ahead.  Closing the userfaultfd unregisters it all.
+ * A process that wrote more during the read ahead than the stop should
+ * read has what it wrote read a second time before the stop.
  * Needs Linux 6.7; where any step is refused the snap is by a copy.
  */
 #include <errno.h>
@@ -31,6 +33,7 @@ enum {
 	Swapped		= 1<<4,		/* PAGE_IS_SWAPPED */
 	Wpmatching	= 1<<0,		/* PM_SCAN_WP_MATCHING */
 	Nregion		= 512,
+	Againbatch	= 256<<10,	/* bytes read again per call */
 };
 
 typedef struct Region Region;
@@ -59,6 +62,7 @@ struct Track {
 	Range	*r;		/* registered, protected, then read */
 	int	nr, cap;
 	Buf	ahead;		/* Irun[] read ahead, in address order */
+	char	*stale;		/* per run read ahead: pages of it read again, its sum is not theirs */
 	double	heldms;		/* the process held to make the userfaultfd */
 };
 
@@ -272,6 +276,23 @@ trackpages(Track *tr, Ivma *v, uint64_t *pm)
 	return 0;
 }
 
+/* the first run read ahead that ends after addr */
+static size_t
+runafter(Track *tr, uint64_t addr)
+{
+	Irun *a = (Irun *)tr->ahead.p;
+	size_t lo = 0, hi = tr->ahead.n / sizeof *a, mid;
+
+	while(lo < hi){
+		mid = (lo + hi) / 2;
+		if(a[mid].addr + a[mid].npages*Ipage <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /*
  * Where pages from addr (np of them) go: the first k returned lie in
  * one run read ahead, *off where addr's page is in the image; or they
@@ -282,25 +303,161 @@ uint64_t
 trackplace(Track *tr, uint64_t addr, uint64_t np, int64_t *off)
 {
 	Irun *a = (Irun *)tr->ahead.p;
-	size_t lo = 0, hi = tr->ahead.n / sizeof *a, mid;
+	size_t i = runafter(tr, addr);
 	uint64_t end = addr + np*Ipage, e;
 
-	/* the first run that ends after addr */
-	while(lo < hi){
-		mid = (lo + hi) / 2;
-		if(a[mid].addr + a[mid].npages*Ipage <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	*off = -1;
-	if(lo == tr->ahead.n / sizeof *a || a[lo].addr >= end)
+	if(i == tr->ahead.n / sizeof *a || a[i].addr >= end)
 		return np;
-	if(a[lo].addr > addr)
-		return (a[lo].addr - addr) / Ipage;
-	e = a[lo].addr + a[lo].npages*Ipage;
-	*off = a[lo].off + (addr - a[lo].addr);
+	if(a[i].addr > addr)
+		return (a[i].addr - addr) / Ipage;
+	e = a[i].addr + a[i].npages*Ipage;
+	*off = a[i].off + (addr - a[i].addr);
 	return ((e < end ? e : end) - addr) / Ipage;
+}
+
+/* pages written and there (present or swapped) in the maps tracked; -1 if the scan fails */
+static int64_t
+written(Track *tr)
+{
+	Region rg[Nregion];
+	uint64_t at, walk;
+	int64_t n = 0;
+	long i, k;
+	int j;
+
+	for(j = 0; j < tr->nr; j++)
+		for(at = tr->r[j].start; at < tr->r[j].end; at = walk){
+			k = scan(tr, at, tr->r[j].end, 0, 0, Written, Written|Present|Swapped, rg, Nregion, &walk);
+			if(k < 0 || walk <= at)
+				return -1;
+			for(i = 0; i < k; i++)
+				if(rg[i].categories & (Present|Swapped))
+					n += (rg[i].end - rg[i].start) / Ipage;
+		}
+	return n;
+}
+
+/*
+ * np pages read again at addr, from buf: into the runs read ahead where
+ * they lie in one (whose sums then want doing again), else, but for
+ * zero pages, appended to img as runs of their own, added to more
+ */
+static int
+putagain(Track *tr, Img *img, uint64_t addr, char *buf, uint64_t np, Buf *more)
+{
+	uint64_t k, j, e, off;
+	int64_t at;
+	Irun r;
+
+	for(; np > 0; np -= k, addr += k*Ipage, buf += k*Ipage){
+		k = trackplace(tr, addr, np, &at);
+		if(at >= 0){
+			tr->stale[runafter(tr, addr)] = 1;
+			if(imgput(img, buf, k*Ipage, at) < 0)
+				return -1;
+			continue;
+		}
+		for(j = 0; j < k; j = e){
+			for(; j < k && iszero(buf + j*Ipage); j++)
+				;
+			for(e = j; e < k && !iszero(buf + e*Ipage); e++)
+				;
+			if(e == j)
+				break;
+			if(imgpages(img, buf + j*Ipage, (e - j)*Ipage, &off) < 0)
+				return -1;
+			r = (Irun){addr + j*Ipage, e - j, off, phash(buf + j*Ipage, (e - j)*Ipage)};
+			if(bufadd(more, &r, sizeof r) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* the runs of more (in address order, apart from tr's) among tr's */
+static int
+mergeahead(Track *tr, Buf *more)
+{
+	Irun *a = (Irun *)tr->ahead.p, *b = (Irun *)more->p;
+	size_t na = tr->ahead.n / sizeof *a, nb = more->n / sizeof *b, i = 0, j = 0, n = 0;
+	Irun *out;
+	char *stale;
+
+	out = malloc((na + nb) * sizeof *out);
+	stale = calloc(na + nb, 1);
+	if(out == NULL || stale == NULL){
+		free(out);
+		free(stale);
+		return -1;
+	}
+	while(i < na || j < nb){
+		if(j == nb || (i < na && a[i].addr < b[j].addr)){
+			stale[n] = tr->stale[i];
+			out[n++] = a[i++];
+		}else
+			out[n++] = b[j++];
+	}
+	free(tr->ahead.p);
+	free(tr->stale);
+	tr->ahead.p = (char *)out;
+	tr->ahead.n = tr->ahead.cap = n * sizeof *out;
+	tr->stale = stale;
+	return 0;
+}
+
+/*
+ * A second pass before the stop, when the process wrote more pages
+ * during the first than the stop should read (few) but not so many
+ * that a copy is sure (a quarter of those read ahead): they are
+ * protected again and read again, so the stop reads only what is
+ * written during this shorter pass.  -1: the snap had better be by a
+ * copy (the process may be gone: the copy will say so).
+ */
+int
+trackagain(Track *tr, Img *img, uint64_t few)
+{
+	Region rg[Nregion];
+	Buf more = {0};
+	uint64_t at, walk, a, n;
+	int64_t w;
+	char path[64], *buf = NULL;
+	int j, memfd = -1, r = -1;
+	long i, k;
+
+	for(i = 0, n = 0; i < (long)(tr->ahead.n / sizeof(Irun)); i++)
+		n += ((Irun *)tr->ahead.p)[i].npages;
+	w = written(tr);
+	if(w < 0 || (uint64_t)w <= few || (uint64_t)w > n / 4)
+		return w < 0 ? -1 : 0;
+	snprintf(path, sizeof path, "/proc/%d/mem", tr->pid);
+	memfd = open(path, O_RDONLY|O_CLOEXEC);
+	buf = malloc(Againbatch);
+	tr->stale = calloc(tr->ahead.n / sizeof(Irun) + 1, 1);
+	if(memfd < 0 || buf == NULL || tr->stale == NULL)
+		goto out;
+	for(j = 0; j < tr->nr; j++)
+		for(at = tr->r[j].start; at < tr->r[j].end; at = walk){
+			k = scan(tr, at, tr->r[j].end, 0, Wpmatching, Written, 0, rg, Nregion, &walk);
+			if(k < 0 || walk <= at)
+				goto out;
+			for(i = 0; i < k; i++)
+				for(a = rg[i].start; a < rg[i].end; a += n*Ipage){
+					n = (rg[i].end - a) / Ipage;
+					n = n < Againbatch/Ipage ? n : Againbatch/Ipage;
+					readpages(tr->pid, memfd, a, buf, n);
+					if(putagain(tr, img, a, buf, n, &more) < 0)
+						goto out;
+					img->st->pagesagain += n;
+				}
+		}
+	r = mergeahead(tr, &more);
+out:
+	free(more.p);
+	free(buf);
+	if(memfd >= 0)
+		close(memfd);
+	return r;
 }
 
 static int
@@ -344,7 +501,7 @@ trackruns(Track *tr, Ivma *v, uint64_t *pm, Buf *runs)
 			if(q == p)
 				break;
 			r = a[i];
-			if(p != a[i].addr || q != a[i].addr + a[i].npages*Ipage){
+			if(p != a[i].addr || q != a[i].addr + a[i].npages*Ipage || (tr->stale != NULL && tr->stale[i])){
 				r.addr = p;
 				r.npages = (q - p) / Ipage;
 				r.off = a[i].off + (p - a[i].addr);
@@ -377,5 +534,6 @@ trackfree(Track *tr)
 		close(tr->pmfd);
 	free(tr->r);
 	free(tr->ahead.p);
+	free(tr->stale);
 	free(tr);
 }
