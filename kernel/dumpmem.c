@@ -638,7 +638,7 @@ memahead(Mem *mm, Img *img, pid_t pid, Track *tr)
 		case Vfile:
 		case Vlean:
 			p->ahead = !shared(p) && p->v.end - p->v.start <= most &&
-				trackmap(tr, p->v.start, p->v.end) == 0;
+				trackmap(tr, p->v.start, p->v.end, p->v.kind == Vlean) == 0;
 		}
 	}
 	return memsave(mm, img, pid, Mahead);

@@ -170,7 +170,7 @@ void	memadvise(Mem *mm, Advice *a, int n);	/* dumpmem.c */
 /* track.c: a snap's memory read ahead while the process runs, what it writes meanwhile read again in the stop */
 typedef struct Track Track;
 Track	*trackstart(pid_t pid, Img *m, int lean);	/* nil: the kernel or the process cannot */
-int	trackmap(Track *tr, uint64_t start, uint64_t end);
+int	trackmap(Track *tr, uint64_t start, uint64_t end, int keepzero);
 int	trackpages(Track *tr, Ivma *v, uint64_t *pm);	/* v's pages Pclean or Pask */
 int	tracked(Track *tr, Ivma *v);
 int	trackruns(Track *tr, Ivma *v, uint64_t *pm, Buf *runs);

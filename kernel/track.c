@@ -52,6 +52,7 @@ struct Scanarg {
 typedef struct Range Range;
 struct Range {
 	uint64_t	start, end;
+	int	keepzero;	/* a lean map's: a zero page read again is not a hole */
 };
 
 struct Track {
@@ -131,7 +132,7 @@ out:
 
 /* register [start, end) and protect it; 0 if it can be read ahead */
 int
-trackmap(Track *tr, uint64_t start, uint64_t end)
+trackmap(Track *tr, uint64_t start, uint64_t end, int keepzero)
 {
 	struct uffdio_register reg;
 	uint64_t walk;
@@ -151,7 +152,7 @@ trackmap(Track *tr, uint64_t start, uint64_t end)
 			return -1;
 		tr->r = q;
 	}
-	tr->r[tr->nr++] = (Range){start, end};
+	tr->r[tr->nr++] = (Range){start, end, keepzero};
 	return 0;
 }
 
@@ -341,10 +342,11 @@ written(Track *tr)
 /*
  * np pages read again at addr, from buf: into the runs read ahead where
  * they lie in one (whose sums then want doing again), else, but for
- * zero pages, appended to img as runs of their own, added to more
+ * zero pages (unless keepzero), appended to img as runs of their own,
+ * added to more
  */
 static int
-putagain(Track *tr, Img *img, uint64_t addr, char *buf, uint64_t np, Buf *more)
+putagain(Track *tr, Img *img, uint64_t addr, char *buf, uint64_t np, int keepzero, Buf *more)
 {
 	uint64_t k, j, e, off;
 	int64_t at;
@@ -359,9 +361,9 @@ putagain(Track *tr, Img *img, uint64_t addr, char *buf, uint64_t np, Buf *more)
 			continue;
 		}
 		for(j = 0; j < k; j = e){
-			for(; j < k && iszero(buf + j*Ipage); j++)
+			for(; j < k && !keepzero && iszero(buf + j*Ipage); j++)
 				;
-			for(e = j; e < k && !iszero(buf + e*Ipage); e++)
+			for(e = j; e < k && (keepzero || !iszero(buf + e*Ipage)); e++)
 				;
 			if(e == j)
 				break;
@@ -446,7 +448,7 @@ trackagain(Track *tr, Img *img, uint64_t few)
 					n = (rg[i].end - a) / Ipage;
 					n = n < Againbatch/Ipage ? n : Againbatch/Ipage;
 					readpages(tr->pid, memfd, a, buf, n);
-					if(putagain(tr, img, a, buf, n, &more) < 0)
+					if(putagain(tr, img, a, buf, n, tr->r[j].keepzero, &more) < 0)
 						goto out;
 					img->st->pagesagain += n;
 				}

@@ -201,6 +201,32 @@ snap_scribble() {
 	(( again1 + again2 + again3 > 0 )) || fail "nothing read again"
 }
 
+@test "snap -lean of a process writing its private file map as it is read ahead: pages it zeroed come back zero" {
+	# 128 MiB of 'Z', half of it written before: 64 MiB read ahead while
+	# 16 pages a millisecond are written, half with zeros; a page written
+	# is the process's own (a zero page is not a hole)
+	head -c $((128 << 20)) /dev/zero | tr '\0' Z >"$T/file"
+	spawn_piped "$T/out" "$PROG/cowfile" "$T/file" 16 1000
+	pid=$SPAWN_PID
+	wait_for '^ready$' "$T/out" 30
+	again=0
+	for i in 1 2 3; do
+		ctl "$pid" "snap -lean"
+		cp "$PERSIST/$pid/image" "$T/img.$i"
+		again=$((again + $(sfield pagesagain)))
+	done
+	kill -USR1 "$pid"
+	wait_for '^ok' "$T/out" 10
+	kill9 "$pid"
+	not grep FAIL "$T/out" || fail "$(grep FAIL "$T/out")"
+	for i in 1 2 3; do
+		resume_image "$T/img.$i" "$T/resumed.$i"
+		checked "$RESUME_PID"
+		kill9 "$RESUME_PID"
+	done
+	[ "$again" -gt 0 ] || fail "nothing read again"
+}
+
 @test "snap of a process that writes faster than it is read: what it wrote comes from a copy" {
 	snap_scribble 256 100
 	eq "$copy1$copy2$copy3" 111
