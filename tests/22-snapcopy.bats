@@ -154,6 +154,22 @@ checked() {
 	not grep FAIL "$RESUME_OUT" || fail "$(grep FAIL "$RESUME_OUT")"
 }
 
+# all_checked: the process $pid (writing $T/out) and then each of its
+# images $T/img.1 to 3, resumed, check all their memory and say ok
+all_checked() {
+	local i
+
+	kill -USR1 "$pid"
+	wait_for '^ok' "$T/out" 10
+	kill9 "$pid"
+	not grep FAIL "$T/out" || fail "$(grep FAIL "$T/out")"
+	for i in 1 2 3; do
+		resume_image "$T/img.$i" "$T/resumed.$i"
+		checked "$RESUME_PID"
+		kill9 "$RESUME_PID"
+	done
+}
+
 # snap_scribble N US: a scribble of 64 MiB writing N pages a round, a
 # round each US microseconds, snapped three times as it runs, the first
 # while its stack grows, each image resumed and checked (sets pid, and
@@ -173,15 +189,7 @@ snap_scribble() {
 		[ "$(sfield imagesize)" -lt $((80 << 20)) ] || fail "image of $(sfield imagesize) bytes"
 		eval "copy$i=$(sfield fromcopy) again$i=$(sfield pagesagain)"
 	done
-	kill -USR1 "$pid"
-	wait_for '^ok' "$T/out" 10
-	kill9 "$pid"
-	not grep FAIL "$T/out" || fail "$(grep FAIL "$T/out")"
-	for i in 1 2 3; do
-		resume_image "$T/img.$i" "$T/resumed.$i"
-		checked "$RESUME_PID"
-		kill9 "$RESUME_PID"
-	done
+	all_checked
 }
 
 @test "snap reads ahead as the process runs, then only what it wrote since: memory exact" {
@@ -215,15 +223,7 @@ snap_scribble() {
 		cp "$PERSIST/$pid/image" "$T/img.$i"
 		again=$((again + $(sfield pagesagain)))
 	done
-	kill -USR1 "$pid"
-	wait_for '^ok' "$T/out" 10
-	kill9 "$pid"
-	not grep FAIL "$T/out" || fail "$(grep FAIL "$T/out")"
-	for i in 1 2 3; do
-		resume_image "$T/img.$i" "$T/resumed.$i"
-		checked "$RESUME_PID"
-		kill9 "$RESUME_PID"
-	done
+	all_checked
 	[ "$again" -gt 0 ] || fail "nothing read again"
 }
 
