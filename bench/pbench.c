@@ -4,7 +4,8 @@
  * (default all) are written, each beside a peer measured in the same
  * run: gcore of the same process, writing the same number of bytes from
  * memory to a file with fsync (the bandwidth bound), and for the stops
- * of a snap, fork(2) of a process with as much memory touched.
+ * of a snap, fork(2) of a process with as much memory touched; then
+ * the snap pause of a process that writes as it runs.
  * Prints median (min-max) in ms and the ratio of medians.
  */
 #include <errno.h>
@@ -352,6 +353,52 @@ bench(int mb, int touched)
 }
 
 /*
+ * The snap pause of a process that writes as it runs (scribble: 256
+ * MiB, 16 random pages a millisecond): more than the stop would read is
+ * written while its memory is read ahead, so it is read a second time
+ * before the stop, else the pages come from a copy
+ */
+static void
+writerrow(void)
+{
+	char *argv[] = {"tests/prog/scribble", "256", "16", "1000", NULL};
+	Series pause = {0}, cpause = {0}, fk = {0};
+	char img[256];
+	int i, copies = 0;
+	uint64_t again = 0;
+	Pfreeze o;
+	Pstats st;
+	pid_t pid;
+
+	snprintf(img, sizeof img, "%s/image", dir);
+	pid = spawn(argv);
+	filled(pid, 256);
+	sleep(3);	/* its stack grown whole */
+	for(i = 0; i < runs; i++){
+		memset(&o, 0, sizeof o);
+		o.stats = &st;
+		o.flags = Fsnap;
+		if(pfreeze(pid, img, &o) < 0)
+			die("snap");
+		pause.v[pause.n++] = st.stoppedms;
+		copies += st.fromcopy;
+		again += st.pagesagain;
+		o.flags = Fsnap|Fcopy;
+		if(pfreeze(pid, img, &o) < 0)
+			die("snap -copy");
+		cpause.v[cpause.n++] = st.stoppedms;
+	}
+	forks(256, &fk);
+	printf("\nwriter of 256 MiB, 16 pages a ms: %d of %d snaps by a copy, %.0f pages read again a snap\n",
+		copies, runs, (double)again / runs);
+	row("snap pause", &pause, "fork", &fk);
+	row("snap -copy pause", &cpause, "fork", &fk);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	unlink(img);
+}
+
+/*
  * The syscall rate of a target (getpid in a loop, counted in shared
  * memory) before any clone, while clones are made, and after: nothing
  * stays hooked, so before and after agree.
@@ -421,6 +468,7 @@ main(int argc, char **argv)
 		s = strchr(argv[i], ':');
 		bench(mb, s != NULL && atoi(s + 1) < mb ? atoi(s + 1) : mb);
 	}
+	writerrow();
 	raterow();
 	rmdir(dir);
 	return 0;
