@@ -73,6 +73,19 @@ die(const char *s)
 	exit(1);
 }
 
+/* pid frozen into img as flags say (snapped, with Fsnap), its stats in st */
+static void
+take(pid_t pid, const char *img, int flags, Pstats *st, const char *what)
+{
+	Pfreeze o;
+
+	memset(&o, 0, sizeof o);
+	o.stats = st;
+	o.flags = flags;
+	if(pfreeze(pid, img, &o) < 0)
+		die(what);
+}
+
 static pid_t
 spawn(char **argv)
 {
@@ -249,7 +262,6 @@ bench(int mb, int touched)
 	char *argv[] = {"tests/prog/bigheap", smb, "100000", stouched, NULL};
 	char *small[] = {"tests/prog/counter", NULL};
 	Series fz = {0}, sn = {0}, pause = {0}, cpause = {0}, reap = {0}, gc = {0}, bd = {0}, rs = {0}, rl = {0}, fk = {0};
-	Pfreeze o;
 	Pstats st;
 	pid_t pid, gpid, r;
 	int i;
@@ -263,21 +275,13 @@ bench(int mb, int touched)
 	filled(pid, touched);
 	filled(gpid, touched);
 	for(i = 0; i < runs; i++){
-		memset(&o, 0, sizeof o);
-		o.stats = &st;
-		o.flags = Fsnap;
-		if(pfreeze(pid, img, &o) < 0)
-			die("snap");
+		take(pid, img, Fsnap, &st, "snap");
 		sn.v[sn.n++] = st.totalms;
 		pause.v[pause.n++] = st.stoppedms;
-		o.flags = Fsnap|Fcopy;
-		if(pfreeze(pid, img, &o) < 0)
-			die("snap -copy");
+		take(pid, img, Fsnap|Fcopy, &st, "snap -copy");
 		cpause.v[cpause.n++] = st.stoppedms;
 		reap.v[reap.n++] = st.reapms;
-		o.flags = 0;
-		if(pfreeze(pid, img, &o) < 0)
-			die("freeze");
+		take(pid, img, 0, &st, "freeze");
 		fz.v[fz.n++] = st.totalms;
 		pthaw(pid);
 		gc.v[gc.n++] = gcore(gpid);
@@ -310,11 +314,7 @@ bench(int mb, int touched)
 	}
 	rs.n = runs;
 	/* an image that maps its memory rather than copying it in */
-	memset(&o, 0, sizeof o);
-	o.stats = &st;
-	o.flags = Flazy;
-	if(pfreeze(pid, img, &o) < 0)
-		die("freeze -lazy");
+	take(pid, img, Flazy, &st, "freeze -lazy");
 	pthaw(pid);
 	for(i = 0; i < runs; i++){
 		double t = ms();
@@ -366,7 +366,6 @@ writerrow(void)
 	char img[256];
 	int i, copies = 0;
 	uint64_t again = 0;
-	Pfreeze o;
 	Pstats st;
 	pid_t pid;
 
@@ -375,17 +374,11 @@ writerrow(void)
 	filled(pid, 256);
 	sleep(3);	/* its stack grown whole */
 	for(i = 0; i < runs; i++){
-		memset(&o, 0, sizeof o);
-		o.stats = &st;
-		o.flags = Fsnap;
-		if(pfreeze(pid, img, &o) < 0)
-			die("snap");
+		take(pid, img, Fsnap, &st, "snap");
 		pause.v[pause.n++] = st.stoppedms;
 		copies += st.fromcopy;
 		again += st.pagesagain;
-		o.flags = Fsnap|Fcopy;
-		if(pfreeze(pid, img, &o) < 0)
-			die("snap -copy");
+		take(pid, img, Fsnap|Fcopy, &st, "snap -copy");
 		cpause.v[cpause.n++] = st.stoppedms;
 	}
 	forks(256, &fk);

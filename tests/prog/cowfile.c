@@ -24,22 +24,12 @@ enum {
 };
 
 static volatile sig_atomic_t asked;
-static uint64_t rnd = 88172645463325252ULL;
 
 static void
 onusr1(int sig)
 {
 	(void)sig;
 	asked = 1;
-}
-
-static uint64_t
-next(void)
-{
-	rnd ^= rnd << 13;
-	rnd ^= rnd >> 7;
-	rnd ^= rnd << 17;
-	return rnd;
 }
 
 /* the page holds b throughout (its first, middle and last words suffice: it was filled whole) */
@@ -99,8 +89,8 @@ main(int argc, char **argv)
 			printf("ok %llu\n", (unsigned long long)round);
 		}
 		for(i = 0; i < n; i++){
-			p = next() % np;
-			b = next() % 2 ? 0 : 1 + round % 200;
+			p = random() % np;
+			b = random() % 2 ? 0 : 1 + round % 200;
 			memset(map + p * Page, b, Page);
 			want[p] = b;
 		}
