@@ -14,6 +14,10 @@
 #include <linux/kcmp.h>
 #include "engine.h"
 
+enum {
+	Seizetries	= 4,	/* seizes again of a tree a child left as it was seized */
+};
+
 static int
 memberof(Tree *t, pid_t pid)
 {
@@ -146,10 +150,24 @@ writerin(Tree *t, pid_t tid)
 	return 0;
 }
 
-int
-treeseize(Tree *t, pid_t pid, int single, Pfreeze *opt)
+/* a child that ended after it was seized: the zombie its stopped parent holds */
+static int
+ended(Tree *t, int i)
 {
-	int i, n, released = 0;
+	Member *m = &t->m[i];
+
+	if(i == 0 || describe1(m) < 0 || !m->zombie)
+		return -1;
+	gdetach(m->g, 0);
+	free(m->g);
+	m->g = NULL;
+	return 0;
+}
+
+static int
+seizeall(Tree *t, pid_t pid, int single, Pfreeze *opt, int *released)
+{
+	int i, n;
 
 	memset(t, 0, sizeof *t);
 	if(add(t, pid, -1) < 0)
@@ -167,12 +185,12 @@ treeseize(Tree *t, pid_t pid, int single, Pfreeze *opt)
 		for(i = 0; i < t->n; i++)
 			if(seize1(t, i) < 0)
 				return -1;
-		if(!released && opt->release != NULL && writerin(t, opt->writer)){
+		if(!*released && opt->release != NULL && writerin(t, opt->writer)){
 			opt->release(opt->arg);
-			released = 1;
+			*released = 1;
 		}
 		for(i = 0; i < t->n; i++)
-			if(t->m[i].g != NULL && gwait(t->m[i].g, Stopwait) < 0)
+			if(t->m[i].g != NULL && gwait(t->m[i].g, Stopwait) < 0 && ended(t, i) < 0)
 				return -1;
 		n = t->n;
 		for(i = 0; !single && i < n; i++)
@@ -180,6 +198,29 @@ treeseize(Tree *t, pid_t pid, int single, Pfreeze *opt)
 				return -1;
 	}while(t->n > n);
 	return 0;
+}
+
+/*
+ * The tree, all held.  A child that ends as it is being seized (a
+ * shell's command substitution, say) may be caught neither stopped nor
+ * a zombie: the tree is let go and, after a moment, seized again, while
+ * the root lives.
+ */
+int
+treeseize(Tree *t, pid_t pid, int single, Pfreeze *opt)
+{
+	char state[8];
+	int try, released = 0;
+
+	for(try = 0;; try++){
+		if(seizeall(t, pid, single, opt, &released) == 0)
+			return 0;
+		if(try == Seizetries || strcmp(errstr(), "process exited") != 0 ||
+		   procstate(pid, state) < 0 || state[0] == 'Z' || state[0] == 'X')
+			return -1;
+		treedetach(t, 0);
+		usleep(1000 << try);	/* its end done: a zombie, or reaped */
+	}
 }
 
 void

@@ -102,6 +102,16 @@ treetrip() {
 	done
 }
 
+@test "tree: a shell forking without pause is frozen every time: a child caught as it ends is seized again" {
+	spawn bash -c 'i=0; while :; do i=$((i + $(echo 1))); done'
+	pid=$SPAWN_PID
+	sleep 0.2
+	for ((k = 0; k < 50; k++)); do
+		ctl "$pid" freeze || fail "freeze $k: $(cat "$PERSIST/$pid/err")"
+		ctl "$pid" thaw
+	done
+}
+
 @test "tree: resumed by root, the children get their old pids back" {
 	requires_root
 	spawn "$PROG/tree" "$T/log" "$T/go" >"$T/out"
