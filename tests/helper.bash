@@ -383,6 +383,21 @@ kill9() {
 	wait_gone "$1"
 }
 
+# kill9tree PID: kill PID and all its descendants (a frozen tree's, which
+# hold the pids its image asks for again) and wait until they are gone
+kill9tree() {
+	local p all
+
+	all="$1 $(descendants "$1")"
+	for p in $all; do
+		kill -9 "$p" 2>/dev/null || true
+	done
+	for p in $all; do
+		wait "$p" 2>/dev/null || true
+		wait_gone "$p"
+	done
+}
+
 # check_image IMG: an ELF file ending in a well formed trailer (Itrail:
 # magic, hdroff, size, sum; the magic as kernel/image.h spells it)
 check_image() {
@@ -491,7 +506,7 @@ teardown() {
 }
 
 # roundtrip OUT WAIT MORE CMD...: run CMD, its output in OUT, until OUT
-# has WAIT lines; freeze it, kill it, resume its image and wait until
+# has WAIT lines; freeze it, kill it and its children, resume its image and wait until
 # OUT has MORE lines more.  Sets N0 (the lines when frozen); the resumed
 # copy, RESUME_PID, is left running.
 roundtrip() {
@@ -503,7 +518,7 @@ roundtrip() {
 	sleep "${ROUNDTRIP_SLEEP:-0}"
 	freeze_image "$SPAWN_PID" "$T/img"
 	N0=$(lines "$out")
-	kill9 "$SPAWN_PID"
+	kill9tree "$SPAWN_PID"
 	resume_image "$T/img" "$T/resumed.out"
 	wait_resumed "$out" $((N0 + more))
 }
