@@ -487,17 +487,23 @@ premakefds(void)
 /*
  * The working directory was removed while the process was in it: a
  * directory made and removed again, so it is in one the same way
- * (getcwd fails, nothing can be made in it).
+ * (getcwd fails, nothing can be made in it).  One of the name left by
+ * a restorer killed in between is passed over.
  */
 static long
 gonedir(void)
 {
 	char name[64], *p, *e = name + sizeof name;
-	long fd;
+	long fd, r = -EEXIST;
+	int i;
 
 	p = seprint(name, e, "/tmp/.persist-cwd-");
-	fmtnum(p, e, sys0(SYS_getpid), 10);
-	if(sys2(SYS_mkdir, name, 0700) < 0)
+	p = fmtnum(p, e, sys0(SYS_getpid), 10);
+	for(i = 0; i < 100 && r == -EEXIST; i++){
+		fmtnum(seprint(p, e, "."), e, i, 10);
+		r = sys2(SYS_mkdir, name, 0700);
+	}
+	if(r < 0)
 		return -1;
 	fd = sys3(SYS_open, name, O_PATH|O_DIRECTORY|O_CLOEXEC, 0);
 	sys1(SYS_rmdir, name);
