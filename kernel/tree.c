@@ -114,6 +114,13 @@ children(Tree *t, int i)
 	return 0;
 }
 
+/* m is a zombie now (not a main thread gone before the others, which looks one) */
+static int
+zombienow(Member *m)
+{
+	return describe1(m) == 0 && m->zombie && livetid(m->pid) <= 0;
+}
+
 static int
 seize1(Tree *t, int i)
 {
@@ -133,7 +140,7 @@ seize1(Tree *t, int i)
 	free(m->g);
 	m->g = NULL;
 	/* one that died since it was found is a zombie now: its parent holds it */
-	if(i > 0 && describe1(m) == 0 && m->zombie)
+	if(i > 0 && zombienow(m))
 		return 0;
 	return -1;
 }
@@ -156,7 +163,7 @@ ended(Tree *t, int i)
 {
 	Member *m = &t->m[i];
 
-	if(i == 0 || describe1(m) < 0 || !m->zombie)
+	if(i == 0 || !zombienow(m))
 		return -1;
 	gdetach(m->g, 0);
 	free(m->g);
