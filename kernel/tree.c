@@ -216,14 +216,12 @@ seizeall(Tree *t, pid_t pid, int single, Pfreeze *opt, int *released)
 int
 treeseize(Tree *t, pid_t pid, int single, Pfreeze *opt)
 {
-	char state[8];
 	int try, released = 0;
 
 	for(try = 0;; try++){
 		if(seizeall(t, pid, single, opt, &released) == 0)
 			return 0;
-		if(try == Seizetries || strcmp(errstr(), "process exited") != 0 ||
-		   procstate(pid, state) < 0 || state[0] == 'Z' || state[0] == 'X')
+		if(try == Seizetries || strcmp(errstr(), "process exited") != 0 || livetid(pid) <= 0)
 			return -1;
 		treedetach(t, 0);
 		usleep(1000 << try);	/* its end done: a zombie, or reaped */
