@@ -372,12 +372,18 @@ runadd(Img *img, Map *p, Run *run, uint64_t addr, const char *buf, uint64_t np)
 	return 0;
 }
 
+/* a zero page of p is a page, not a hole: a lean map's covers its file's, a vdso is kept whole */
+static int
+keepzero(Map *p)
+{
+	return p->v.kind == Vlean || p->v.kind == Vvdso;
+}
+
 /* pages [i, i+np) of p, all wanted, at most Runmax: read a batch at a time, drop zero pages, write */
 static int
 savechunk(Img *img, Map *p, pid_t from, int memfd, char *buf, uint64_t i, uint64_t np)
 {
 	uint64_t addr, at, n, j, first;
-	int keepzero = p->v.kind == Vlean || p->v.kind == Vvdso;
 	Run run;
 
 	run.r.npages = 0;
@@ -387,7 +393,7 @@ savechunk(Img *img, Map *p, pid_t from, int memfd, char *buf, uint64_t i, uint64
 		readpages(from, memfd, addr, buf, n);
 		first = 0;
 		for(j = 0; j < n; j++){
-			if(keepzero || !iszero(buf + j*Ipage))
+			if(keepzero(p) || !iszero(buf + j*Ipage))
 				continue;
 			img->st->pageszero++;
 			if(runadd(img, p, &run, addr + first*Ipage, buf + first*Ipage, j - first) < 0 ||
@@ -638,7 +644,7 @@ memahead(Mem *mm, Img *img, pid_t pid, Track *tr)
 		case Vfile:
 		case Vlean:
 			p->ahead = !shared(p) && p->v.end - p->v.start <= most &&
-				trackmap(tr, p->v.start, p->v.end, p->v.kind == Vlean) == 0;
+				trackmap(tr, p->v.start, p->v.end, keepzero(p)) == 0;
 		}
 	}
 	return memsave(mm, img, pid, Mahead);
