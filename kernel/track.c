@@ -408,6 +408,23 @@ mergeahead(Track *tr, Buf *more)
 	return 0;
 }
 
+/* the pages of region g, written and protected again, read again a batch at a time */
+static int
+readagain(Track *tr, Img *img, int memfd, char *buf, Region *g, int keepzero, Buf *more)
+{
+	uint64_t a, n;
+
+	for(a = g->start; a < g->end; a += n*Ipage){
+		n = (g->end - a) / Ipage;
+		n = n < Againbatch/Ipage ? n : Againbatch/Ipage;
+		readpages(tr->pid, memfd, a, buf, n);
+		if(putagain(tr, img, a, buf, n, keepzero, more) < 0)
+			return -1;
+		img->st->pagesagain += n;
+	}
+	return 0;
+}
+
 /*
  * A second pass before the stop, when the process wrote more pages
  * during the first than the stop should read (few) but not so many
@@ -421,16 +438,16 @@ trackagain(Track *tr, Img *img, uint64_t few)
 {
 	Region rg[Nregion];
 	Buf more = {0};
-	uint64_t at, walk, a, n;
+	uint64_t at, walk, ahead = 0;
 	int64_t w;
 	char path[64], *buf = NULL;
 	int j, memfd = -1, r = -1;
 	long i, k;
 
-	for(i = 0, n = 0; i < (long)(tr->ahead.n / sizeof(Irun)); i++)
-		n += ((Irun *)tr->ahead.p)[i].npages;
+	for(i = 0; i < (long)(tr->ahead.n / sizeof(Irun)); i++)
+		ahead += ((Irun *)tr->ahead.p)[i].npages;
 	w = written(tr);
-	if(w < 0 || (uint64_t)w <= few || (uint64_t)w > n / 4)
+	if(w < 0 || (uint64_t)w <= few || (uint64_t)w > ahead / 4)
 		return w < 0 ? -1 : 0;
 	snprintf(path, sizeof path, "/proc/%d/mem", tr->pid);
 	memfd = open(path, O_RDONLY|O_CLOEXEC);
@@ -444,14 +461,8 @@ trackagain(Track *tr, Img *img, uint64_t few)
 			if(k < 0 || walk <= at)
 				goto out;
 			for(i = 0; i < k; i++)
-				for(a = rg[i].start; a < rg[i].end; a += n*Ipage){
-					n = (rg[i].end - a) / Ipage;
-					n = n < Againbatch/Ipage ? n : Againbatch/Ipage;
-					readpages(tr->pid, memfd, a, buf, n);
-					if(putagain(tr, img, a, buf, n, tr->r[j].keepzero, &more) < 0)
-						goto out;
-					img->st->pagesagain += n;
-				}
+				if(readagain(tr, img, memfd, buf, &rg[i], tr->r[j].keepzero, &more) < 0)
+					goto out;
 		}
 	r = mergeahead(tr, &more);
 out:
